@@ -1,0 +1,123 @@
+"""DRF authentication by API key: parse, look up (cached), verify, find the client IP, check
+the allowlist. Each step fails with its own code (SPEC §3)."""
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+
+from . import keycache
+from .client_ip import get_client_ip
+from .context import KeyContext, key_context
+from .errors import ApiError
+from .keycache import KeyRecord
+from .models import AllowlistMode
+from .secrets import hash_key, parse_key, prefix_of
+
+INVALID_API_KEY = "INVALID_API_KEY"
+API_KEY_REVOKED = "API_KEY_REVOKED"
+API_KEY_EXPIRED = "API_KEY_EXPIRED"
+IP_NOT_ALLOWED = "IP_NOT_ALLOWED"
+MESSAGES = {
+    INVALID_API_KEY: "The API key is not valid.",
+    API_KEY_REVOKED: "This API key has been revoked.",
+    API_KEY_EXPIRED: "This API key has expired.",
+}
+MAX_HEADER_LENGTH = 512
+
+
+def read_presented_key(request: Any) -> str | None:
+    """The key from ``Authorization: Bearer`` or ``X-API-Key``; ``None`` if neither is sent."""
+    meta = request.META
+    authorization = meta.get("HTTP_AUTHORIZATION")
+    if authorization:
+        scheme, _, credentials = authorization.strip().partition(" ")
+        if scheme.lower() == "bearer":
+            return credentials.strip()[:MAX_HEADER_LENGTH]
+    api_key = meta.get("HTTP_X_API_KEY")
+    if api_key is not None:
+        return api_key.strip()[:MAX_HEADER_LENGTH]
+    return None
+
+
+class KeyAuthenticationFailed(exceptions.AuthenticationFailed):
+    """A 401 with a stable code; the body is the same whatever made the key invalid."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(detail=MESSAGES[code], code=code)
+
+
+def _verify(record: KeyRecord, digest: str, now: Any) -> bool:
+    if hmac.compare_digest(digest, record.secret_hash):
+        return True
+    return bool(
+        record.previous_secret_hash and record.previous_expires_at and record.previous_expires_at > now
+        and hmac.compare_digest(digest, record.previous_secret_hash)
+    )
+
+
+def _lazy_owner(owner_id: int) -> Any:
+    # The owner row is loaded only if a view reads it, which keeps the hot path at one query.
+    loader: Callable[[], Any] = lambda: get_user_model()._default_manager.get(pk=owner_id)  # noqa: E731
+    return SimpleLazyObject(loader)
+
+
+def check_allowlist(record: KeyRecord, request: Any, context: KeyContext) -> None:
+    """Decide on the client IP; raise ``IP_NOT_ALLOWED`` when an enforcing allowlist refuses it."""
+    if record.allowlist.unrestricted:
+        context.decision = "unrestricted"
+        return
+    address = get_client_ip(request)
+    entry = record.allowlist.match(address)
+    if entry is not None:
+        context.decision = "allowed"
+        context.matched_entry_id, context.matched_cidr = entry
+        return
+    if record.allowlist_mode == AllowlistMode.REPORT:
+        context.decision = "would_block"
+        return
+    context.decision = "blocked"
+    shown = address.text if address is not None else "an unknown address"
+    raise ApiError(IP_NOT_ALLOWED, f"Requests from {shown} are not allowed for this API key.", 403,
+                   client_ip=address.text if address is not None else None)
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """Authenticate with an API key and enforce its IP allowlist.
+
+    Returns ``(owner, record)``: ``request.auth`` is the key's :class:`KeyRecord`.
+    """
+
+    def authenticate(self, request: Any) -> tuple[Any, KeyRecord] | None:
+        raw = read_presented_key(request)
+        if raw is None:
+            return None
+        context = key_context(request)
+        context.key_prefix = prefix_of(raw) or ""
+        parsed = parse_key(raw)
+        if parsed is None:
+            raise KeyAuthenticationFailed(INVALID_API_KEY)
+        digest = hash_key(parsed.full)
+        record = keycache.get_record(parsed.prefix)
+        if record is None:
+            raise KeyAuthenticationFailed(INVALID_API_KEY)
+        context.key_id, context.owner_id = record.id, record.owner_id
+        now = timezone.now()
+        if not _verify(record, digest, now) or not record.owner_active:
+            raise KeyAuthenticationFailed(INVALID_API_KEY)
+        if record.revoked_at is not None:
+            raise KeyAuthenticationFailed(API_KEY_REVOKED)
+        if record.expires_at is not None and record.expires_at <= now:
+            raise KeyAuthenticationFailed(API_KEY_EXPIRED)
+        check_allowlist(record, request, context)
+        context.authenticated = True
+        return _lazy_owner(record.owner_id), record
+
+    def authenticate_header(self, request: Any) -> str:
+        return 'Bearer realm="api"'

@@ -1,0 +1,129 @@
+"""The JSON error envelope for everything under the API prefix.
+
+Every error reads ``{"error": {"code", "message", ...}}``; validation errors add ``fields``, a map
+from a dotted field path to a list of ``{"code", "message"}``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions
+from rest_framework.response import Response
+
+from .context import key_context
+
+NOT_FOUND = "NOT_FOUND"
+VALIDATION_ERROR = "VALIDATION_ERROR"
+
+_CODES = {
+    exceptions.NotAuthenticated: "NOT_AUTHENTICATED",
+    exceptions.AuthenticationFailed: "INVALID_API_KEY",
+    exceptions.PermissionDenied: "PERMISSION_DENIED",
+    exceptions.NotFound: NOT_FOUND,
+    exceptions.MethodNotAllowed: "METHOD_NOT_ALLOWED",
+    exceptions.Throttled: "RATE_LIMITED",
+    exceptions.ParseError: "MALFORMED_REQUEST",
+    exceptions.UnsupportedMediaType: "UNSUPPORTED_MEDIA_TYPE",
+    exceptions.NotAcceptable: "NOT_ACCEPTABLE",
+}
+_MESSAGES = {
+    NOT_FOUND: "Not found.",
+    "SERVER_ERROR": "The server failed to handle this request.",
+}
+
+
+class ApiError(exceptions.APIException):
+    """An API error with a stable code and optional extra members for the envelope."""
+
+    def __init__(self, code: str, message: str, status_code: int, **extra: Any) -> None:
+        super().__init__(detail=message, code=code)
+        self.status_code = status_code
+        self.extra = extra
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def flatten_errors(detail: Any, path: str = "") -> dict[str, list[dict[str, str]]]:
+    """Turn DRF's nested error detail into ``{"entries.2.cidr": [{"code", "message"}]}``."""
+    fields: dict[str, list[dict[str, str]]] = {}
+    if isinstance(detail, dict):
+        for name, value in detail.items():
+            name = "non_field_errors" if name == "non_field_errors" and not path else name
+            for key, errors in flatten_errors(value, f"{path}.{name}" if path else str(name)).items():
+                fields.setdefault(key, []).extend(errors)
+    elif isinstance(detail, list) and detail and all(isinstance(item, exceptions.ErrorDetail) for item in detail):
+        fields[path or "non_field_errors"] = [
+            {"code": str(item.code).upper(), "message": str(item)} for item in detail
+        ]
+    elif isinstance(detail, list):
+        for index, value in enumerate(detail):
+            if value:
+                for key, errors in flatten_errors(value, f"{path}.{index}" if path else str(index)).items():
+                    fields.setdefault(key, []).extend(errors)
+    elif isinstance(detail, exceptions.ErrorDetail):
+        fields[path or "non_field_errors"] = [{"code": str(detail.code).upper(), "message": str(detail)}]
+    return fields
+
+
+def django_validation_to_drf(exc: DjangoValidationError) -> exceptions.ValidationError:
+    """Carry a service's ``ValidationError`` (with dotted keys and codes) into DRF."""
+    if hasattr(exc, "error_dict"):
+        detail = {
+            field: [exceptions.ErrorDetail(message, code=error.code) for error in errors for message in error]
+            for field, errors in exc.error_dict.items()
+        }
+    else:
+        detail = [exceptions.ErrorDetail(message, code=error.code) for error in exc.error_list for message in error]
+    return exceptions.ValidationError(detail)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's exception handler, answering in the envelope and noting the code for the log."""
+    # Imported here: authentication imports this module while rest_framework.views loads.
+    from rest_framework.views import set_rollback
+
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):
+        exc = django_validation_to_drf(exc)
+    if not isinstance(exc, exceptions.APIException):
+        return None
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait))
+    if isinstance(exc, exceptions.ValidationError):
+        body = error_body(VALIDATION_ERROR, "The request is not valid.", fields=flatten_errors(exc.detail))
+    else:
+        code = _code_for(exc)
+        body = error_body(code, _MESSAGES.get(code, str(exc.detail)), **getattr(exc, "extra", {}))
+    request = context.get("request")
+    if request is not None:
+        key_context(request).error_code = body["error"]["code"]
+    set_rollback()
+    return Response(body, status=exc.status_code, headers=headers)
+
+
+def _code_for(exc: exceptions.APIException) -> str:
+    detail_code = getattr(exc.detail, "code", None)
+    if isinstance(detail_code, str) and detail_code.isupper():
+        return detail_code
+    for cls in type(exc).__mro__:
+        if cls in _CODES:
+            return _CODES[cls]
+    return "ERROR"
+
+
+def json_error_response(request: HttpRequest, code: str, status_code: int) -> JsonResponse:
+    """An envelope response for errors raised outside DRF views (unknown URLs, crashes)."""
+    key_context(request).error_code = code
+    return JsonResponse(error_body(code, _MESSAGES.get(code, code)), status=status_code)
+

@@ -1,0 +1,110 @@
+"""API keys, their allowlist entries and their audit trail."""
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class AllowlistMode(models.TextChoices):
+    ENFORCE = "enforce", "Enforce"
+    REPORT = "report", "Report only"
+
+
+class ApiKey(models.Model):
+    """An API key. Only its public prefix and a hash of the full key are stored."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=500, blank=True, default="")
+    prefix = models.CharField(max_length=8, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    # After a roll, the previous secret keeps working until previous_expires_at.
+    previous_secret_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    previous_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    scopes = models.JSONField(default=list, blank=True)
+    allowlist_mode = models.CharField(max_length=10, choices=AllowlistMode.choices, default=AllowlistMode.ENFORCE)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", editable=False,
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
+    # Bumped by every change that matters to request handling; caches compare it.
+    version = models.PositiveBigIntegerField(default=1, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["owner", "-created_at"], name="apikey_owner_created")]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    @property
+    def status(self) -> str:
+        """``active``, ``revoked`` or ``expired``."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= timezone.now():
+            return "expired"
+        return "active"
+
+
+class AllowlistEntry(models.Model):
+    """One IP address or CIDR range, stored in canonical form."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="entries")
+    cidr = models.CharField(max_length=49)
+    label = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_matched_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["api_key", "cidr"], name="allowlist_unique_cidr")]
+        verbose_name = "allowlist entry"
+        verbose_name_plural = "allowlist entries"
+
+    def __str__(self) -> str:
+        return self.cidr
+
+
+class AuditAction(models.TextChoices):
+    KEY_CREATED = "key.created", "Key created"
+    KEY_UPDATED = "key.updated", "Key updated"
+    KEY_REVOKED = "key.revoked", "Key revoked"
+    KEY_ROLLED = "key.rolled", "Key rolled"
+    MODE_CHANGED = "allowlist.mode_changed", "Allowlist mode changed"
+    ENTRY_ADDED = "allowlist.entry_added", "Entry added"
+    ENTRY_UPDATED = "allowlist.entry_updated", "Entry updated"
+    ENTRY_REMOVED = "allowlist.entry_removed", "Entry removed"
+    ALLOWLIST_REPLACED = "allowlist.replaced", "Allowlist replaced"
+
+
+class AuditEvent(models.Model):
+    """A change to a key or its allowlist: who, when, from where, before and after."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=40, choices=AuditAction.choices)
+    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["api_key", "-created_at"], name="audit_key_created")]
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.api_key_id}"

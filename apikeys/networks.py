@@ -1,0 +1,264 @@
+"""Parse, normalize and validate allowlist entries; compile an allowlist; match an address.
+
+Pure Python on top of :mod:`ipaddress`; no ORM. Every path that accepts an allowlist entry
+(model field, form, serializer, admin and CLI) calls :func:`normalize_cidr`, and every path that
+accepts a whole list calls :func:`validate_allowlist`.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from .conf import conf
+
+INVALID_IP = "INVALID_IP"
+PREFIX_TOO_BROAD = "PREFIX_TOO_BROAD"
+HOST_BITS_SET = "HOST_BITS_SET"
+DUPLICATE_ENTRY = "DUPLICATE_ENTRY"
+TOO_MANY_ENTRIES = "TOO_MANY_ENTRIES"
+LABEL_TOO_LONG = "LABEL_TOO_LONG"
+INVALID_LABEL = "INVALID_LABEL"
+INVALID_ENTRY = "INVALID_ENTRY"
+INVALID_ENTRIES = "INVALID_ENTRIES"
+
+MESSAGES = {
+    INVALID_IP: "Enter an IP address or a CIDR range, such as 203.0.113.5 or 2001:db8::/48.",
+    PREFIX_TOO_BROAD: "The range {cidr} is too broad: the shortest prefix allowed is /{minimum} for {family}.",
+    HOST_BITS_SET: "{value} has host bits set. Did you mean {suggestion}?",
+    DUPLICATE_ENTRY: "{cidr} is already in this allowlist.",
+    TOO_MANY_ENTRIES: "An API key can have at most {maximum} allowlist entries.",
+    LABEL_TOO_LONG: "A label can be at most {maximum} characters long.",
+    INVALID_LABEL: "A label must be text.",
+    INVALID_ENTRY: "Each entry must be an object with a cidr and an optional label.",
+    INVALID_ENTRIES: "The allowlist must be a list of entries.",
+}
+
+MAX_INPUT_LENGTH = 64
+MAX_LABEL_LENGTH = 100
+# Strict shapes checked before ipaddress sees the text: ipaddress alone would accept
+# zone ids, and the prefix must be plain decimal without padding.
+_IPV4 = re.compile(r"(?:0|[1-9][0-9]{0,2})(?:\.(?:0|[1-9][0-9]{0,2})){3}")
+_IPV6 = re.compile(r"[0-9A-Fa-f:.]{2,45}")
+_PREFIX = re.compile(r"0|[1-9][0-9]{0,2}")
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _error(code: str, **params: Any) -> ValidationError:
+    return ValidationError(MESSAGES[code].format(**params), code=code)
+
+
+def _parse_address(text: str) -> Address:
+    if _IPV4.fullmatch(text):
+        return ipaddress.IPv4Address(text)
+    if ":" in text and _IPV6.fullmatch(text):
+        return ipaddress.IPv6Address(text)
+    raise ValueError(text)
+
+
+def parse_network(value: Any) -> Network:
+    """Parse one entry into a network, or raise ``ValidationError`` with a stable code.
+
+    A bare address becomes a /32 or /128; IPv4-mapped IPv6 becomes IPv4.
+    """
+    if not isinstance(value, str):
+        raise _error(INVALID_IP)
+    text = value.strip()
+    if not text or len(text) > MAX_INPUT_LENGTH:
+        raise _error(INVALID_IP)
+    address_text, slash, prefix_text = text.partition("/")
+    try:
+        address = _parse_address(address_text)
+    except ValueError:
+        raise _error(INVALID_IP) from None
+    if slash:
+        if not _PREFIX.fullmatch(prefix_text) or int(prefix_text) > address.max_prefixlen:
+            raise _error(INVALID_IP)
+        prefix = int(prefix_text)
+    else:
+        prefix = address.max_prefixlen
+    if address.version == 6 and address.ipv4_mapped is not None and prefix >= 96:
+        address, prefix = address.ipv4_mapped, prefix - 96
+    minimum = conf.MIN_PREFIX_V4 if address.version == 4 else conf.MIN_PREFIX_V6
+    if prefix < minimum:
+        network = ipaddress.ip_network((address, prefix), strict=False)
+        family = "IPv4" if address.version == 4 else "IPv6"
+        raise _error(PREFIX_TOO_BROAD, cidr=network, minimum=minimum, family=family)
+    network = ipaddress.ip_network((address, prefix), strict=False)
+    if network.network_address != address:
+        raise _error(HOST_BITS_SET, value=text, suggestion=network)
+    return network
+
+
+def normalize_cidr(value: Any) -> str:
+    """Return the canonical ``cidr`` text of one entry, such as ``203.0.113.5/32``."""
+    return str(parse_network(value))
+
+
+def validate_label(value: Any) -> str:
+    """Return a trimmed label; ``None`` becomes the empty string."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _error(INVALID_LABEL)
+    label = value.strip()
+    if len(label) > MAX_LABEL_LENGTH:
+        raise _error(LABEL_TOO_LONG, maximum=MAX_LABEL_LENGTH)
+    return label
+
+
+@dataclass(frozen=True, slots=True)
+class EntryInput:
+    """One validated allowlist entry, ready to store."""
+
+    cidr: str
+    label: str
+
+
+def validate_allowlist(items: Any) -> list[EntryInput]:
+    """Validate a whole allowlist; the one rule for lists, used by every entry point.
+
+    ``items`` is a list of ``{"cidr", "label"?}`` objects. Raises ``ValidationError``: for the
+    list as a whole (``TOO_MANY_ENTRIES``) with plain errors, otherwise with an ``error_dict``
+    mapping ``"<index>.cidr"`` or ``"<index>.label"`` to the errors of that row.
+    """
+    if not isinstance(items, (list, tuple)):
+        raise _error(INVALID_ENTRIES)
+    maximum = conf.MAX_ALLOWLIST_ENTRIES
+    if len(items) > maximum:
+        raise _error(TOO_MANY_ENTRIES, maximum=maximum)
+    errors: dict[str, list[ValidationError]] = {}
+    entries: list[EntryInput] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping) or not set(item) <= {"cidr", "label"}:
+            errors[str(index)] = [_error(INVALID_ENTRY)]
+            continue
+        cidr = label = None
+        try:
+            cidr = normalize_cidr(item.get("cidr"))
+            if cidr in seen:
+                raise _error(DUPLICATE_ENTRY, cidr=cidr)
+            seen.add(cidr)
+        except ValidationError as exc:
+            errors[f"{index}.cidr"] = exc.error_list
+        try:
+            label = validate_label(item.get("label"))
+        except ValidationError as exc:
+            errors[f"{index}.label"] = exc.error_list
+        if cidr is not None and label is not None:
+            entries.append(EntryInput(cidr, label))
+    if errors:
+        raise ValidationError(errors)
+    return entries
+
+
+def find_overlaps(cidrs: Iterable[str]) -> list[dict[str, str]]:
+    """List the entries that lie inside another entry: allowed, but worth a warning."""
+    networks = [ipaddress.ip_network(cidr) for cidr in cidrs]
+    warnings = []
+    for inner in networks:
+        for outer in networks:
+            if inner is not outer and inner.version == outer.version and inner != outer and inner.subnet_of(outer):
+                warnings.append({
+                    "code": "ENTRY_OVERLAPS",
+                    "cidr": str(inner),
+                    "within": str(outer),
+                    "message": f"{inner} lies inside {outer}.",
+                })
+                break
+    return warnings
+
+
+@dataclass(frozen=True, slots=True)
+class ClientAddress:
+    """A client address as text and as a number, ready for matching and logging."""
+
+    text: str
+    version: int
+    value: int
+
+
+def parse_client_address(text: str) -> ClientAddress | None:
+    """Parse an address seen on the wire; ``None`` if it is not one.
+
+    Zone ids are dropped and IPv4-mapped IPv6 becomes IPv4, so that a dual-stack peer
+    ``::ffff:198.51.100.10`` matches ``198.51.100.10/32``.
+    """
+    text = text.strip().partition("%")[0]
+    try:
+        address = _parse_address(text)
+    except ValueError:
+        return None
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return ClientAddress(str(address), address.version, int(address))
+
+
+def sortable_key(version: int, value: int) -> str:
+    """Fixed-width hex of an address, so that a CIDR range is a range of strings."""
+    return f"4:{value:08x}" if version == 4 else f"6:{value:032x}"
+
+
+def address_range(text: str) -> tuple[str, str] | None:
+    """The first and last :func:`sortable_key` of an address or CIDR, ignoring host bits."""
+    address_text, slash, prefix_text = text.strip().partition("/")
+    address = parse_client_address(address_text)
+    if address is None:
+        return None
+    bits = 32 if address.version == 4 else 128
+    prefix = bits
+    if slash:
+        if not _PREFIX.fullmatch(prefix_text) or int(prefix_text) > bits:
+            return None
+        prefix = int(prefix_text)
+    host_bits = bits - prefix
+    first = address.value >> host_bits << host_bits
+    last = first | ((1 << host_bits) - 1)
+    return sortable_key(address.version, first), sortable_key(address.version, last)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledAllowlist:
+    """An allowlist compiled to integer ranges, most specific first, per IP version.
+
+    Each range is ``(first, last, entry_id)``. An empty allowlist allows every address.
+    """
+
+    v4: tuple[tuple[int, int, Any], ...] = ()
+    v6: tuple[tuple[int, int, Any], ...] = ()
+
+    @property
+    def unrestricted(self) -> bool:
+        return not self.v4 and not self.v6
+
+    def match(self, address: ClientAddress | None) -> Any:
+        """Return the payload of the most specific entry containing ``address``, else ``None``."""
+        if address is None:
+            return None
+        value = address.value
+        for first, last, entry_id in self.v4 if address.version == 4 else self.v6:
+            if first <= value <= last:
+                return entry_id
+        return None
+
+
+def compile_allowlist(entries: Iterable[tuple[Any, str]]) -> CompiledAllowlist:
+    """Compile ``(payload, cidr)`` pairs of canonical entries, once per change.
+
+    :meth:`CompiledAllowlist.match` returns the payload of the matching entry.
+    """
+    ranges: dict[int, list[tuple[int, int, int, Any]]] = {4: [], 6: []}
+    for entry_id, cidr in entries:
+        network = ipaddress.ip_network(cidr)
+        first = int(network.network_address)
+        ranges[network.version].append((-network.prefixlen, first, first + network.num_addresses - 1, entry_id))
+    ordered = {version: tuple((first, last, entry_id) for _, first, last, entry_id in sorted(items, key=lambda r: (r[0], r[1])))
+               for version, items in ranges.items()}
+    return CompiledAllowlist(v4=ordered[4], v6=ordered[6])

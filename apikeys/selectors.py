@@ -1,0 +1,51 @@
+"""Every read of keys the views need, scoped to the owner: another owner's key is a 404."""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from .models import AllowlistEntry, ApiKey, AuditEvent
+
+
+def key_list_for(*, owner_id: int) -> QuerySet[ApiKey]:
+    """The owner's keys, newest first, with their entries."""
+    return ApiKey.objects.filter(owner_id=owner_id).prefetch_related(
+        Prefetch("entries", queryset=AllowlistEntry.objects.order_by("created_at", "id"))
+    )
+
+
+def _as_uuid(value: Any) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise Http404("Not found.") from None
+
+
+def key_get_for(*, owner_id: int, key_id: Any) -> ApiKey:
+    """One of the owner's keys, or ``Http404`` (for other owners' keys too)."""
+    try:
+        return key_list_for(owner_id=owner_id).get(pk=_as_uuid(key_id))
+    except ApiKey.DoesNotExist:
+        raise Http404("No such API key.") from None
+
+
+def entry_get_for(*, key: ApiKey, entry_id: Any) -> AllowlistEntry:
+    """One entry of ``key``, or ``Http404``."""
+    try:
+        return AllowlistEntry.objects.get(api_key=key, pk=_as_uuid(entry_id))
+    except AllowlistEntry.DoesNotExist:
+        raise Http404("No such allowlist entry.") from None
+
+
+def events_for(*, key: ApiKey) -> QuerySet[AuditEvent]:
+    """The key's audit trail, newest first."""
+    return AuditEvent.objects.filter(api_key=key).order_by("-created_at", "-id")
+
+
+def recent_window(days: int = 7) -> Any:
+    return timezone.now() - timedelta(days=days)

@@ -1,0 +1,178 @@
+"""Request and response shapes of the keys API. Validation rules live in networks and services."""
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from . import networks
+from .models import AllowlistEntry, AllowlistMode, ApiKey, AuditEvent
+
+UNKNOWN_FIELD = "UNKNOWN_FIELD"
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuse fields it does not know, as Stripe does, instead of silently dropping them."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [serializers.ErrorDetail("This field is not recognised.", code=UNKNOWN_FIELD)] for name in unknown[:20]}
+                )
+        return super().to_internal_value(data)
+
+
+class TextField(serializers.CharField):
+    """A CharField that refuses numbers and booleans instead of turning them into text."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class EntryInputSerializer(serializers.Serializer):
+    """Schema of one entry in a request; validated as part of the list by networks."""
+
+    cidr = serializers.CharField(max_length=networks.MAX_INPUT_LENGTH, help_text="IP address or CIDR range.")
+    label = serializers.CharField(max_length=networks.MAX_LABEL_LENGTH, required=False, allow_blank=True)
+
+
+@extend_schema_field(EntryInputSerializer(many=True))
+class AllowlistInputField(serializers.Field):
+    """A whole allowlist, validated by :func:`networks.validate_allowlist`."""
+
+    def to_internal_value(self, data: Any) -> list[networks.EntryInput]:
+        return networks.validate_allowlist(data)
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+@extend_schema_field({"type": "string", "example": "203.0.113.0/24"})
+class CidrField(serializers.Field):
+    """One entry's address or range, normalized by :func:`networks.normalize_cidr`."""
+
+    def to_internal_value(self, data: Any) -> str:
+        return networks.normalize_cidr(data)
+
+    def to_representation(self, value: str) -> str:
+        return value
+
+
+@extend_schema_field({"type": "string", "maxLength": networks.MAX_LABEL_LENGTH})
+class LabelField(serializers.Field):
+    """An entry's label, checked by :func:`networks.validate_label`."""
+
+    def to_internal_value(self, data: Any) -> str:
+        return networks.validate_label(data)
+
+    def to_representation(self, value: str) -> str:
+        return value
+
+
+class AllowlistEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AllowlistEntry
+        fields = ["id", "cidr", "label", "created_at", "last_matched_at"]
+        read_only_fields = fields
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    """The key object. The hash never appears; the full key only in create and roll responses."""
+
+    allowlist = AllowlistEntrySerializer(source="entries", many=True, read_only=True)
+    status = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = ApiKey
+        fields = [
+            "id", "name", "description", "prefix", "scopes", "allowlist", "allowlist_mode", "status",
+            "created_at", "expires_at", "revoked_at", "last_used_at", "last_used_ip",
+        ]
+        read_only_fields = fields
+
+
+class ApiKeyWithSecretSerializer(ApiKeySerializer):
+    key = serializers.CharField(read_only=True, help_text="The full key. Shown only in this response.")
+    warnings = serializers.ListField(child=serializers.DictField(), read_only=True)
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = [*ApiKeySerializer.Meta.fields, "key", "warnings"]
+        read_only_fields = fields
+
+
+class KeyCreateSerializer(StrictSerializer):
+    name = TextField(max_length=100, trim_whitespace=True)
+    description = TextField(max_length=500, required=False, allow_blank=True, default="")
+    scopes = serializers.ListField(child=TextField(max_length=100), required=False, default=list, max_length=100)
+    allowlist = AllowlistInputField(required=False, default=list)
+    allowlist_mode = serializers.ChoiceField(choices=AllowlistMode.choices, required=False, default=AllowlistMode.ENFORCE)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class KeyUpdateSerializer(StrictSerializer):
+    name = TextField(max_length=100, required=False)
+    description = TextField(max_length=500, required=False, allow_blank=True)
+    scopes = serializers.ListField(child=TextField(max_length=100), required=False, max_length=100)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    allowlist_mode = serializers.ChoiceField(choices=AllowlistMode.choices, required=False)
+
+
+class KeyRollSerializer(StrictSerializer):
+    grace_seconds = serializers.IntegerField(required=False, default=0, min_value=0, max_value=7 * 24 * 3600)
+
+
+class AllowlistSerializer(serializers.Serializer):
+    """``GET /keys/{id}/allowlist``."""
+
+    mode = serializers.CharField()
+    entries = AllowlistEntrySerializer(many=True)
+    warnings = serializers.ListField(child=serializers.DictField())
+
+
+class AllowlistReplaceSerializer(StrictSerializer):
+    entries = AllowlistInputField()
+    mode = serializers.ChoiceField(choices=AllowlistMode.choices, required=False)
+
+
+class EntryCreateSerializer(StrictSerializer):
+    cidr = CidrField()
+    label = LabelField(required=False, default="")
+
+
+class EntryUpdateSerializer(StrictSerializer):
+    cidr = CidrField(required=False)
+    label = LabelField(required=False)
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "action", "actor", "client_ip", "created_at", "before", "after"]
+        read_only_fields = fields
+
+    def get_actor(self, event: AuditEvent) -> dict[str, Any]:
+        if event.actor_key_id is not None:
+            return {"type": "api_key", "id": str(event.actor_key_id)}
+        if event.actor_user_id is not None:
+            return {"type": "user", "id": str(event.actor_user_id)}
+        return {"type": "system", "id": None}
+
+
+class WhoamiKeySerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+    scopes = serializers.ListField(child=serializers.CharField())
+    allowlist_mode = serializers.CharField()
+
+
+class WhoamiSerializer(serializers.Serializer):
+    key = WhoamiKeySerializer(allow_null=True)
+    client_ip = serializers.CharField(allow_null=True)

@@ -1,0 +1,20 @@
+"""Keep cached keys honest when their owner changes outside the apikeys services."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from . import keycache
+from .models import ApiKey
+
+
+@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="apikeys-owner-changed")
+def owner_changed(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+    """A deactivated owner's keys must stop working on every process at once."""
+    if created or not keycache.cache_is_shared():
+        return
+    for prefix in ApiKey.objects.filter(owner_id=instance.pk).values_list("prefix", flat=True):
+        keycache.invalidate(prefix)

@@ -1,0 +1,94 @@
+"""The one FilterSet of usage logs, used by the page, the API and the CSV export (SPEC §5)."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+
+from apikeys.models import ApiKey
+from apikeys.networks import address_range
+
+from .models import Decision, UsageLog
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+_STATUS = re.compile(r"([1-5])(?:xx|XX)|([1-5][0-9]{2})")
+
+
+def _owner_keys(request: Any) -> QuerySet[ApiKey]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return ApiKey.objects.none()
+    return ApiKey.objects.filter(owner_id=user.pk).order_by("name")
+
+
+class StatusCodeField(forms.CharField):
+    """An exact status code such as ``404`` or a class such as ``4xx``."""
+
+    def clean(self, value: Any) -> tuple[int, int] | None:
+        value = super().clean(value)
+        if not value:
+            return None
+        match = _STATUS.fullmatch(value.strip())
+        if not match:
+            raise ValidationError("Enter a status code such as 404, or a class such as 4xx.", code="INVALID_STATUS")
+        if match.group(1):
+            base = int(match.group(1)) * 100
+            return base, base + 99
+        return int(match.group(2)), int(match.group(2))
+
+
+class StatusCodeFilter(django_filters.Filter):
+    field_class = StatusCodeField
+
+    def filter(self, qs: QuerySet, value: tuple[int, int] | None) -> QuerySet:
+        if not value:
+            return qs
+        low, high = value
+        return qs.filter(status_code=low) if low == high else qs.filter(status_code__gte=low, status_code__lte=high)
+
+
+class ClientIpField(forms.CharField):
+    """An address or a CIDR range, cleaned to the range of sortable keys it covers."""
+
+    def clean(self, value: Any) -> tuple[str, str] | None:
+        value = super().clean(value)
+        if not value:
+            return None
+        found = address_range(value)
+        if found is None:
+            raise ValidationError("Enter an IP address or a CIDR range.", code="INVALID_IP")
+        return found
+
+
+class ClientIpFilter(django_filters.Filter):
+    field_class = ClientIpField
+
+    def filter(self, qs: QuerySet, value: tuple[str, str] | None) -> QuerySet:
+        if not value:
+            return qs
+        low, high = value
+        return qs.filter(client_ip_key=low) if low == high else qs.filter(client_ip_key__gte=low, client_ip_key__lte=high)
+
+
+class UsageLogFilter(django_filters.FilterSet):
+    """Filters: api_key, method, status_code, decision, blocked, client_ip, since, until."""
+
+    api_key = django_filters.ModelChoiceFilter(queryset=_owner_keys, field_name="api_key", label="API key")
+    method = django_filters.ChoiceFilter(choices=[(m, m) for m in METHODS], label="HTTP method")
+    status_code = StatusCodeFilter(label="Status code", help_text="Exact, such as 404, or a class, such as 4xx.")
+    decision = django_filters.ChoiceFilter(choices=Decision.choices, label="Decision")
+    blocked = django_filters.BooleanFilter(method="filter_blocked", label="Blocked only", widget=forms.CheckboxInput)
+    client_ip = ClientIpFilter(label="Client IP or range")
+    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte", label="Since")
+    until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt", label="Until")
+
+    class Meta:
+        model = UsageLog
+        fields: list[str] = []
+
+    def filter_blocked(self, qs: QuerySet, name: str, value: bool | None) -> QuerySet:
+        return qs.filter(decision=Decision.BLOCKED) if value else qs

@@ -1,0 +1,74 @@
+"""The one place that records API requests, after the response is known."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from apikeys import keycache
+from apikeys.client_ip import get_client_ip
+from apikeys.context import key_context
+from apikeys.networks import sortable_key
+from apikeys.services import key_mark_used
+from apikeys.usage import should_mark_used
+
+from .conf import conf
+from .recorder import recorder
+
+MAX_PATH = 2048
+MAX_USER_AGENT = 512
+_REJECTED = {401, 403}
+
+
+class UsageLogMiddleware:
+    """Record every request under the API prefix, whatever its outcome (SPEC §5)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        if not path.startswith(conf.API_PREFIX) or any(path.startswith(p) for p in conf.LOG_EXCLUDE_PATHS):
+            return self.get_response(request)
+        started = time.perf_counter()
+        response = self.get_response(request)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        self._record(request, response, elapsed_ms)
+        return response
+
+    def _record(self, request: HttpRequest, response: HttpResponse, elapsed_ms: float) -> None:
+        context = key_context(request)
+        address = get_client_ip(request)
+        if context.key_id is None and context.key_prefix:
+            record = keycache.get_record(context.key_prefix)
+            if record is not None:
+                context.key_id, context.owner_id = record.id, record.owner_id
+        owner_id = context.owner_id
+        if owner_id is None:
+            user = getattr(request, "user", None)
+            if user is not None and getattr(user, "is_authenticated", False) and not context.key_prefix:
+                owner_id = user.pk
+        now = timezone.now()
+        if context.authenticated and response.status_code not in _REJECTED and should_mark_used(context.key_id, now):
+            key_mark_used(key_id=context.key_id, ip=address.text if address else None,
+                          entry_id=context.matched_entry_id, now=now)
+        recorder.record({
+            "timestamp": now,
+            "owner_id": owner_id,
+            "api_key_id": context.key_id,
+            "key_prefix": context.key_prefix,
+            "method": request.method[:10] if request.method else "",
+            "path": request.path[:MAX_PATH],
+            "status_code": response.status_code,
+            "client_ip": address.text if address else None,
+            "client_ip_key": sortable_key(address.version, address.value) if address else "",
+            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:MAX_USER_AGENT],
+            "error_code": context.error_code,
+            "decision": context.decision,
+            "matched_entry_id": context.matched_entry_id,
+            "matched_cidr": context.matched_cidr,
+            "response_time_ms": round(elapsed_ms, 3),
+        })

@@ -1,0 +1,56 @@
+"""One row per API request, blocked ones included. Never holds a secret, query or body."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from apikeys.models import AllowlistEntry, ApiKey
+
+
+class Decision(models.TextChoices):
+    UNRESTRICTED = "unrestricted", "Unrestricted"
+    ALLOWED = "allowed", "Allowed"
+    BLOCKED = "blocked", "Blocked"
+    WOULD_BLOCK = "would_block", "Would block"
+    NONE = "none", "None"
+
+
+class UsageLog(models.Model):
+    """A recorded API request."""
+
+    id = models.BigAutoField(primary_key=True)
+    timestamp = models.DateTimeField(default=timezone.now)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    key_prefix = models.CharField(max_length=8, blank=True, default="")
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=2048)
+    status_code = models.PositiveSmallIntegerField()
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    # Fixed-width hex of the address ("4:" or "6:" + digits), so that a CIDR filter is a range.
+    client_ip_key = models.CharField(max_length=34, blank=True, default="")
+    user_agent = models.CharField(max_length=512, blank=True, default="")
+    error_code = models.CharField(max_length=40, blank=True, default="")
+    decision = models.CharField(max_length=16, choices=Decision.choices, default=Decision.NONE)
+    matched_entry = models.ForeignKey(AllowlistEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    matched_cidr = models.CharField(max_length=49, blank=True, default="")
+    response_time_ms = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["owner", "-id"], name="log_owner_id"),
+            models.Index(fields=["api_key", "-id"], name="log_key_id"),
+            models.Index(fields=["api_key", "status_code", "-id"], name="log_key_status_id"),
+            models.Index(fields=["owner", "status_code", "-id"], name="log_owner_status_id"),
+            models.Index(fields=["owner", "decision", "-id"], name="log_owner_decision_id"),
+            models.Index(fields=["owner", "method", "-id"], name="log_owner_method_id"),
+            models.Index(fields=["owner", "timestamp"], name="log_owner_ts"),
+            models.Index(fields=["owner", "client_ip_key"], name="log_owner_ip"),
+            models.Index(fields=["timestamp"], name="log_ts"),
+        ]
+        verbose_name = "API usage log"
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} {self.status_code}"

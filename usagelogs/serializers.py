@@ -1,0 +1,19 @@
+"""Response shape of usage-log rows."""
+from rest_framework import serializers
+
+from .models import UsageLog
+
+
+class UsageLogSerializer(serializers.ModelSerializer):
+    api_key = serializers.CharField(source="api_key_id", allow_null=True, read_only=True)
+    key_name = serializers.CharField(source="api_key.name", allow_null=True, read_only=True, default=None)
+    matched_entry = serializers.CharField(source="matched_entry_id", allow_null=True, read_only=True)
+
+    class Meta:
+        model = UsageLog
+        fields = [
+            "id", "timestamp", "api_key", "key_name", "key_prefix", "method", "path", "status_code",
+            "client_ip", "user_agent", "error_code", "decision", "matched_entry", "matched_cidr",
+            "response_time_ms",
+        ]
+        read_only_fields = fields
