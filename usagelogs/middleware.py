@@ -9,9 +9,11 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from apikeys import keycache
+from apikeys.authentication import read_presented_key
 from apikeys.client_ip import get_client_ip
 from apikeys.context import key_context
 from apikeys.networks import sortable_key
+from apikeys.secrets import prefix_of
 from apikeys.services import key_mark_used
 from apikeys.usage import should_mark_used
 
@@ -42,6 +44,9 @@ class UsageLogMiddleware:
     def _record(self, request: HttpRequest, response: HttpResponse, elapsed_ms: float) -> None:
         context = key_context(request)
         address = get_client_ip(request)
+        if not context.key_prefix and not context.authenticated:
+            # Authentication never ran (an unknown URL, say): name the key that was presented.
+            context.key_prefix = prefix_of(read_presented_key(request) or "") or ""
         if context.key_id is None and context.key_prefix:
             record = keycache.get_record(context.key_prefix)
             if record is not None:
