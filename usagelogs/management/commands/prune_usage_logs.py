@@ -23,7 +23,7 @@ class Command(BaseCommand):
         days = conf.LOG_RETENTION_DAYS if options["days"] is None else options["days"]
         if days < 0:
             raise CommandError("INVALID_DAYS: --days must be 0 or more.")
-        batch_size = options["batch_size"] or conf.PRUNE_BATCH_SIZE
+        batch_size = conf.PRUNE_BATCH_SIZE if options["batch_size"] is None else options["batch_size"]
         if batch_size < 1:
             raise CommandError("INVALID_BATCH_SIZE: --batch-size must be 1 or more.")
         cutoff = timezone.now() - timedelta(days=days)
