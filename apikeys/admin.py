@@ -37,15 +37,17 @@ class EntryAdminForm(forms.ModelForm):
 
 class EntryFormSet(forms.BaseInlineFormSet):
     def clean(self) -> None:
-        super().clean()
-        rows = [f for f in self.forms if f.is_valid() and f.cleaned_data and not f.cleaned_data.get("DELETE")]
         if any(f.errors for f in self.forms):
             return
+        rows = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        # The list rule runs before the formset's own uniqueness check, so that a duplicate
+        # gets the same DUPLICATE_ENTRY message here as everywhere else.
         self.validated_entries, errors = validate_rows(rows)
         if errors:
             raise ValidationError(errors)
         if any(f.errors for f in rows):
             raise ValidationError("Correct the allowlist entries below.")
+        super().clean()
 
 
 class AllowlistEntryInline(admin.TabularInline):
@@ -108,6 +110,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
         if isinstance(formset, EntryFormSet):
             services.allowlist_replace(key=form.instance, actor=_actor(request), entries=formset.validated_entries)
+            # The audit trail records the change; the admin's own history message stays short.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         else:
             super().save_formset(request, form, formset, change)
 

@@ -1,0 +1,58 @@
+"""The full key is shown once and appears nowhere else: not in the database, the logs, the CSV
+or the admin."""
+import logging
+import re
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+KEY_PATTERN = re.compile(r"kf_[a-z0-9]{8}_[A-Za-z0-9]{38}")
+
+
+def test_a_full_flow_leaves_no_secret_behind(user, make_key, api, client, caplog):
+    caplog.set_level(logging.DEBUG)
+    _, admin_secret = make_key(user, name="bootstrap")
+    owner = api(admin_secret)
+    secrets = {admin_secret}
+
+    created = owner.post("/api/v1/keys", {"name": "api key", "scopes": ["keys:read"],
+                                          "allowlist": [{"cidr": "203.0.113.5"}]}, format="json").json()
+    secrets.add(created["key"])
+    rolled = owner.post(f"/api/v1/keys/{created['id']}/roll", {"grace_seconds": 60}, format="json").json()
+    secrets.add(rolled["key"])
+    out = StringIO()
+    call_command("create_api_key", "--user", "alice", "--name", "cli key", stdout=out)
+    secrets.add(out.getvalue().strip())
+
+    staff = get_user_model().objects.create_superuser("root", "root@example.com", "a-long-admin-password")
+    client.force_login(staff)
+    added = client.post("/admin/apikeys/apikey/add/", {
+        "owner": user.pk, "name": "admin key", "description": "", "allowlist_mode": "enforce",
+        "expires_at_0": "", "expires_at_1": "", "entries-TOTAL_FORMS": "0", "entries-INITIAL_FORMS": "0",
+        "entries-MIN_NUM_FORMS": "0", "entries-MAX_NUM_FORMS": "20"})
+    secrets.add(KEY_PATTERN.search(added.content.decode()).group(0))
+    assert len(secrets) == 5
+
+    for secret in secrets:  # use every key, right and wrong, allowed and blocked
+        api(secret, ip="203.0.113.5").get("/api/v1/whoami?api_key=" + secret)
+        api(secret, ip="198.51.100.1", header="x-api-key").get("/api/v1/whoami")
+        api(secret[:-1] + "0").get("/api/v1/keys")
+        api(secret).get("/api/v1/no-such-page")
+
+    dump = StringIO()
+    call_command("dumpdata", stdout=dump)
+    csv_text = b"".join(owner.get("/api/v1/usage-logs/export").streaming_content).decode()
+    logs_json = owner.get("/api/v1/usage-logs?page_size=500").content.decode()
+    admin_pages = "".join(client.get(url).content.decode() for url in (
+        "/admin/apikeys/apikey/", f"/admin/apikeys/apikey/{created['id']}/change/", "/admin/usagelogs/usagelog/",
+        "/admin/apikeys/auditevent/"))
+    places = {"database": dump.getvalue(), "python log": caplog.text, "csv": csv_text, "log api": logs_json,
+              "admin": admin_pages}
+    assert "203.0.113.5" in csv_text  # the places were really filled
+    for secret in secrets:
+        body = secret.split("_", 2)[2]
+        for name, text in places.items():
+            assert body not in text, f"secret found in {name}"
