@@ -6,6 +6,7 @@ see the README for the list. With DEBUG off, SECRET_KEY and ALLOWED_HOSTS must b
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -96,8 +97,10 @@ def database_config(url: str | None) -> dict:
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
-        # A file, not memory, so that tests can share the database with other processes.
-        config["TEST"] = {"NAME": os.environ.get("TEST_SQLITE_PATH", str(BASE_DIR / ".test-db.sqlite3"))}
+        # A file, not memory, so that tests can share the database with app servers they start;
+        # one per test run, so that runs side by side do not clobber each other.
+        default_test_path = Path(tempfile.gettempdir()) / f"keyfence-test-{os.getpid()}.sqlite3"
+        config["TEST"] = {"NAME": os.environ.get("TEST_SQLITE_PATH", str(default_test_path))}
     else:
         config["CONN_HEALTH_CHECKS"] = True
     return config
@@ -184,6 +187,8 @@ SPECTACULAR_SETTINGS = {
 KEYFENCE_TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 KEYFENCE_CLIENT_IP_HEADER = os.environ.get("CLIENT_IP_HEADER", "X-Forwarded-For")
 KEYFENCE_LOG_RETENTION_DAYS = int(os.environ.get("LOG_RETENTION_DAYS", "90"))
+# "batch" (default) writes usage logs from a background thread; "sync" writes each before responding.
+KEYFENCE_LOG_MODE = os.environ.get("LOG_MODE", "batch")
 
 LOGGING = {
     "version": 1,
