@@ -40,6 +40,8 @@ class UsageLogListView(ListAPIView):
     filterset_class = UsageLogFilter
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no owner
+            return UsageLog.objects.none()
         return logs_for(owner_id=owner_id_of(self.request)).select_related("api_key")
 
 
@@ -59,6 +61,12 @@ class UsageLogExportView(APIView):
     queryset = UsageLog.objects.none()  # for the schema generator only
     filter_backends = [DjangoFilterBackend]
     filterset_class = UsageLogFilter
+
+    def handle_exception(self, exc: Exception):  # type: ignore[no-untyped-def]
+        # Errors are JSON in the envelope even when the client asked for CSV.
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer, self.request.accepted_media_type = JSONRenderer(), "application/json"
+        return response
 
     @extend_schema(
         responses={(200, "text/csv"): OpenApiResponse(response=OpenApiTypes.STR, description="CSV of the filtered logs")},
