@@ -37,19 +37,24 @@ def redis_available() -> bool:
         return False
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+def free_port(host: str = "127.0.0.1") -> int:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as sock:
+        sock.bind((host, 0))
         return sock.getsockname()[1]
 
 
 @contextmanager
-def app_server(*, workers: int = 1, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Start gunicorn on a free loopback port; yield its base URL; stop it afterwards."""
-    port = free_port()
+def app_server(*, workers: int = 1, env: dict[str, str] | None = None, bind: str = "127.0.0.1") -> Iterator[str]:
+    """Start gunicorn on a free port; yield its base URL (over IPv4 loopback); stop it afterwards.
+
+    ``bind="::"`` listens dual-stack, so that IPv4 clients arrive as ``::ffff:`` peers.
+    """
+    port = free_port(bind)
     full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings", "DATABASE_URL": database_url(),
                 **(env or {})}
-    command = [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
+    address = f"[{bind}]:{port}" if ":" in bind else f"{bind}:{port}"
+    command = [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", address, "-w", str(workers),
                "--graceful-timeout", "5", "--log-level", "warning"]
     process = subprocess.Popen(command, cwd=ROOT, env=full_env)
     url = f"http://127.0.0.1:{port}"
@@ -74,9 +79,10 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30) -> N
     raise RuntimeError("the app server did not start")
 
 
-def call(url: str, path: str, key: str | None = None, method: str = "GET") -> tuple[int, dict]:
+def call(url: str, path: str, key: str | None = None, method: str = "GET",
+         headers: dict[str, str] | None = None) -> tuple[int, dict]:
     """One HTTP request; returns the status and the decoded JSON body."""
-    request = urllib.request.Request(url + path, method=method)
+    request = urllib.request.Request(url + path, method=method, headers=headers or {})
     if key is not None:
         request.add_header("Authorization", f"Bearer {key}")
     try:
