@@ -7,6 +7,7 @@ cannot be parsed makes the client *unknown*, which matches no allowlist entry.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -17,14 +18,26 @@ from .networks import ClientAddress, CompiledAllowlist, compile_allowlist, parse
 MAX_HEADER_LENGTH = 4096
 MAX_HOPS = 32
 _REQUEST_ATTRIBUTE = "_keyfence_client_ip"
+# ASCII digits only: str.isdigit() would also take "²" or Arabic-Indic digits.
+_PORT = re.compile(r"[0-9]{1,5}")
 
 
 @lru_cache(maxsize=8)
 def _compile_proxies(proxies: tuple[str, ...]) -> CompiledAllowlist:
     # Proxies are operator configuration, not user input: the allowlist breadth limits
     # do not apply (a whole private /8 may be a proxy network). System checks validate them.
-    networks = [str(ipaddress.ip_network(proxy.strip(), strict=False)) for proxy in proxies]
+    networks = [_proxy_network(proxy) for proxy in proxies]
     return compile_allowlist((network, network) for network in networks)
+
+
+def _proxy_network(proxy: str) -> str:
+    network = ipaddress.ip_network(proxy.strip(), strict=False)
+    # Peers are converted to IPv4 before matching, so a proxy written as it appears on a
+    # dual-stack server (::ffff:10.0.0.1) must be converted too, or it would never match.
+    mapped = network.network_address.ipv4_mapped if network.version == 6 else None
+    if mapped is not None and network.prefixlen >= 96:
+        network = ipaddress.ip_network((mapped, network.prefixlen - 96))
+    return str(network)
 
 
 def trusted_proxies() -> CompiledAllowlist:
@@ -36,13 +49,17 @@ def _strip_port(hop: str) -> str:
     hop = hop.strip()
     if hop.startswith("["):
         host, bracket, rest = hop[1:].partition("]")
-        if not bracket or (rest and not (rest.startswith(":") and rest[1:].isdigit())):
+        if not bracket or (rest and not (rest.startswith(":") and _is_port(rest[1:]))):
             return ""
         return host
     if hop.count(":") == 1:
         host, _, port = hop.partition(":")
-        return host if port.isdigit() else ""
+        return host if _is_port(port) else ""
     return hop
+
+
+def _is_port(text: str) -> bool:
+    return _PORT.fullmatch(text) is not None and int(text) <= 65535
 
 
 def client_ip_from_meta(meta: Mapping[str, Any]) -> ClientAddress | None:

@@ -62,6 +62,14 @@ def _parse_address(text: str) -> Address:
     raise ValueError(text)
 
 
+def _unmap(address: Address, prefix: int) -> tuple[Address, int]:
+    # ::ffff:a.b.c.d/96+n is the IPv4 range a.b.c.d/n; a shorter prefix reaches
+    # outside the mapped block, so it stays IPv6.
+    if address.version == 6 and address.ipv4_mapped is not None and prefix >= 96:
+        return address.ipv4_mapped, prefix - 96
+    return address, prefix
+
+
 def parse_network(value: Any) -> Network:
     """Parse one entry into a network, or raise ``ValidationError`` with a stable code.
 
@@ -83,8 +91,7 @@ def parse_network(value: Any) -> Network:
         prefix = int(prefix_text)
     else:
         prefix = address.max_prefixlen
-    if address.version == 6 and address.ipv4_mapped is not None and prefix >= 96:
-        address, prefix = address.ipv4_mapped, prefix - 96
+    address, prefix = _unmap(address, prefix)
     minimum = conf.MIN_PREFIX_V4 if address.version == 4 else conf.MIN_PREFIX_V6
     if prefix < minimum:
         network = ipaddress.ip_network((address, prefix), strict=False)
@@ -191,14 +198,22 @@ def parse_client_address(text: str) -> ClientAddress | None:
     Zone ids are dropped and IPv4-mapped IPv6 becomes IPv4, so that a dual-stack peer
     ``::ffff:198.51.100.10`` matches ``198.51.100.10/32``.
     """
-    text = text.strip().partition("%")[0]
+    address = _parse_wire_address(text)
+    if address is None:
+        return None
+    address, _ = _unmap(address, address.max_prefixlen)
+    return ClientAddress(str(address), address.version, int(address))
+
+
+def _parse_wire_address(text: str) -> Address | None:
+    text, percent, zone = text.strip().partition("%")
+    # Zone ids only exist on IPv6 addresses; "1.2.3.4%x" or "fe80::1%" is junk.
+    if percent and not (":" in text and zone):
+        return None
     try:
-        address = _parse_address(text)
+        return _parse_address(text)
     except ValueError:
         return None
-    if address.version == 6 and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return ClientAddress(str(address), address.version, int(address))
 
 
 def sortable_key(version: int, value: int) -> str:
@@ -209,17 +224,18 @@ def sortable_key(version: int, value: int) -> str:
 def address_range(text: str) -> tuple[str, str] | None:
     """The first and last :func:`sortable_key` of an address or CIDR, ignoring host bits."""
     address_text, slash, prefix_text = text.strip().partition("/")
-    address = parse_client_address(address_text)
+    address = _parse_wire_address(address_text)
     if address is None:
         return None
-    bits = 32 if address.version == 4 else 128
-    prefix = bits
+    prefix = address.max_prefixlen
     if slash:
-        if not _PREFIX.fullmatch(prefix_text) or int(prefix_text) > bits:
+        if not _PREFIX.fullmatch(prefix_text) or int(prefix_text) > prefix:
             return None
         prefix = int(prefix_text)
-    host_bits = bits - prefix
-    first = address.value >> host_bits << host_bits
+    # Mapped clients are logged as IPv4, so a mapped range must search the IPv4 keys.
+    address, prefix = _unmap(address, prefix)
+    host_bits = address.max_prefixlen - prefix
+    first = int(address) >> host_bits << host_bits
     last = first | ((1 << host_bits) - 1)
     return sortable_key(address.version, first), sortable_key(address.version, last)
 

@@ -67,8 +67,11 @@ def parse_key(raw: str) -> ParsedKey | None:
 
 
 def prefix_of(raw: str) -> str | None:
-    """The well-formed prefix of a presented key, even if the rest is wrong; for logging."""
-    if raw.startswith("kf_") and len(raw) >= 3 + PREFIX_LENGTH:
+    """The well-formed prefix of a presented key, even if the rest is wrong; for logging.
+
+    The separator must follow, or ``kf_abcdefghi_...`` would be taken for key ``abcdefgh``.
+    """
+    if raw.startswith("kf_") and raw[3 + PREFIX_LENGTH:4 + PREFIX_LENGTH] == "_":
         candidate = raw[3:3 + PREFIX_LENGTH]
         if all(ch in PREFIX_ALPHABET for ch in candidate):
             return candidate
