@@ -130,11 +130,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
         super().delete_model(request, obj)
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "api_key", "action", "actor_user", "actor_key", "client_ip"]
-    list_filter = ["action"]
-    search_fields = ["api_key__name", "api_key__prefix"]
+class ReadOnlyAdminMixin:
+    """Records that nobody edits: no add, change or delete, for staff either."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -144,3 +141,10 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "api_key", "action", "actor_user", "actor_key", "client_ip"]
+    list_filter = ["action"]
+    search_fields = ["api_key__name", "api_key__prefix"]

@@ -41,14 +41,20 @@ class StatusCodeField(forms.CharField):
         return int(match.group(2)), int(match.group(2))
 
 
-class StatusCodeFilter(django_filters.Filter):
-    field_class = StatusCodeField
+class InclusiveRangeFilter(django_filters.Filter):
+    """Filter ``field_name`` by the ``(low, high)`` pair its form field cleans to."""
 
-    def filter(self, qs: QuerySet, value: tuple[int, int] | None) -> QuerySet:
+    def filter(self, qs: QuerySet, value: tuple[Any, Any] | None) -> QuerySet:
         if not value:
             return qs
         low, high = value
-        return qs.filter(status_code=low) if low == high else qs.filter(status_code__gte=low, status_code__lte=high)
+        if low == high:
+            return qs.filter(**{self.field_name: low})
+        return qs.filter(**{f"{self.field_name}__gte": low, f"{self.field_name}__lte": high})
+
+
+class StatusCodeFilter(InclusiveRangeFilter):
+    field_class = StatusCodeField
 
 
 class ClientIpField(forms.CharField):
@@ -64,14 +70,8 @@ class ClientIpField(forms.CharField):
         return found
 
 
-class ClientIpFilter(django_filters.Filter):
+class ClientIpFilter(InclusiveRangeFilter):
     field_class = ClientIpField
-
-    def filter(self, qs: QuerySet, value: tuple[str, str] | None) -> QuerySet:
-        if not value:
-            return qs
-        low, high = value
-        return qs.filter(client_ip_key=low) if low == high else qs.filter(client_ip_key__gte=low, client_ip_key__lte=high)
 
 
 class UsageLogFilter(django_filters.FilterSet):
@@ -79,10 +79,10 @@ class UsageLogFilter(django_filters.FilterSet):
 
     api_key = django_filters.ModelChoiceFilter(queryset=_owner_keys, field_name="api_key", label="API key")
     method = django_filters.ChoiceFilter(choices=[(m, m) for m in METHODS], label="HTTP method")
-    status_code = StatusCodeFilter(label="Status code", help_text="Exact, such as 404, or a class, such as 4xx.")
+    status_code = StatusCodeFilter(field_name="status_code", label="Status code", help_text="Exact, such as 404, or a class, such as 4xx.")
     decision = django_filters.ChoiceFilter(choices=Decision.choices, label="Decision")
     blocked = django_filters.BooleanFilter(method="filter_blocked", label="Blocked only", widget=forms.CheckboxInput)
-    client_ip = ClientIpFilter(label="Client IP or range")
+    client_ip = ClientIpFilter(field_name="client_ip_key", label="Client IP or range")
     since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte", label="Since")
     until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt", label="Until")
 
