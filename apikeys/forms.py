@@ -1,27 +1,33 @@
 """Forms shared by the settings pages and the admin. Every rule is the one in networks/services."""
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django import forms
+from django.contrib.sessions.backends.base import SessionBase
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
 from .conf import conf
-from .models import AllowlistMode
-from .networks import EntryInput, normalize_cidr, validate_allowlist, validate_label
+from .models import AllowlistMode, ApiKey
+from .networks import EntryInput, find_overlaps, normalize_cidr, validate_allowlist
+
+ENTRY_PREFIX = "entries"
+_NONCE_SESSION_KEY = "keyfence_form_nonces"
+_NONCES_KEPT = 10
 
 
 class EntryForm(forms.Form):
-    """One allowlist row."""
+    """One allowlist row. Its rules run over the whole list in :class:`BaseEntryFormSet`."""
 
-    cidr = forms.CharField(label="IP address or CIDR", max_length=200, strip=False)
-    label = forms.CharField(label="Label", required=False, max_length=200, strip=False)
+    cidr = forms.CharField(label="IP address or CIDR", required=False, strip=False)
+    label = forms.CharField(label="Label", required=False, strip=False)
 
-    def clean_cidr(self) -> str:
-        return normalize_cidr(self.cleaned_data["cidr"])
-
-    def clean_label(self) -> str:
-        return validate_label(self.cleaned_data.get("label"))
+    def is_blank(self) -> bool:
+        """True for a row left empty, which is skipped rather than refused."""
+        data = self.cleaned_data
+        return not (data.get("cidr", "").strip() or data.get("label", "").strip())
 
 
 def apply_allowlist_errors(forms_in_order: list[forms.Form], exc: ValidationError) -> list[str]:
@@ -45,14 +51,123 @@ def validate_rows(rows: list[forms.Form]) -> tuple[list[EntryInput], list[str]]:
         return [], apply_allowlist_errors(rows, exc)
 
 
-class KeyForm(forms.Form):
-    """Name, description, scopes and mode of a key."""
+class BaseEntryFormSet(forms.BaseFormSet):
+    """Allowlist rows posted as a formset; blank rows are ignored.
 
-    name = forms.CharField(label="Name", max_length=100)
-    description = forms.CharField(label="Description", max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    After ``is_valid()``, ``entries`` holds what :func:`validate_allowlist` returned.
+    """
+
+    entries: list[EntryInput]
+
+    def clean(self) -> None:
+        self.entries = []
+        if any(form.errors for form in self.forms):
+            return
+        rows = [form for form in self.forms if not form.is_blank()]
+        self.entries, errors = validate_rows(rows)
+        if errors:
+            raise ValidationError(errors)
+
+    def raw_rows(self) -> list[dict[str, str]]:
+        """The rows as posted, errors or not."""
+        return [{"cidr": form["cidr"].data or "", "label": form["label"].data or ""} for form in self.forms]
+
+
+EntryFormSet = forms.formset_factory(EntryForm, formset=BaseEntryFormSet, extra=0)
+
+
+def rows_after_action(formset: BaseEntryFormSet, action: str) -> list[dict[str, str]]:
+    """Apply a row button pressed without JavaScript: ``add``, ``add:<ip>`` or ``remove:<index>``."""
+    rows = formset.raw_rows()
+    verb, _, argument = action.partition(":")
+    if verb == "remove" and argument.isdigit() and int(argument) < len(rows):
+        rows.pop(int(argument))
+    elif verb == "add":
+        blank = next((row for row in rows if not row["cidr"].strip()), None)
+        if argument and blank is not None:
+            blank["cidr"] = argument
+        elif len(rows) < conf.MAX_ALLOWLIST_ENTRIES:
+            rows.append({"cidr": argument, "label": ""})
+    return rows
+
+
+def unbound_copy(form: forms.Form) -> forms.Form:
+    """The same form showing what was typed, without validating it (used after a row button)."""
+    return type(form)(initial={name: form[name].data for name in form.fields})
+
+
+def overlap_notes(values: list[str]) -> dict[str, str]:
+    """Map each canonical entry lying inside another to a warning about it."""
+    canonical = []
+    for value in values:
+        try:
+            canonical.append(normalize_cidr(value))
+        except ValidationError:
+            continue
+    return {warning["cidr"]: warning["message"] for warning in find_overlaps(set(canonical))}
+
+
+def _model_max(field: str) -> int | None:
+    return ApiKey._meta.get_field(field).max_length
+
+
+EXPIRY_CHOICES = [("", "Never"), ("7", "In 7 days"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In 1 year")]
+
+
+class KeyForm(forms.Form):
+    """Name, description, scopes, allowlist mode and expiry of a new key."""
+
+    name = forms.CharField(label="Name", max_length=_model_max("name"))
+    description = forms.CharField(label="Description", max_length=_model_max("description"), required=False,
+                                  widget=forms.Textarea(attrs={"rows": 2}))
     scopes = forms.MultipleChoiceField(label="Scopes", required=False, widget=forms.CheckboxSelectMultiple)
-    allowlist_mode = forms.ChoiceField(label="Allowlist mode", choices=AllowlistMode.choices, initial=AllowlistMode.ENFORCE)
+    allowlist_mode = forms.ChoiceField(label="Allowlist mode", choices=AllowlistMode.choices,
+                                       initial=AllowlistMode.ENFORCE, widget=forms.RadioSelect)
+    expires_in = forms.TypedChoiceField(label="Expires", choices=EXPIRY_CHOICES, required=False,
+                                        coerce=int, empty_value=None)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["scopes"].choices = [(name, f"{name}: {text}") for name, text in conf.all_scopes.items()]
+        self.fields["scopes"].choices = list(conf.all_scopes.items())
+
+
+class ModeForm(forms.Form):
+    """The allowlist mode switch."""
+
+    mode = forms.ChoiceField(label="Mode", choices=AllowlistMode.choices, widget=forms.RadioSelect)
+
+
+GRACE_CHOICES = [(0, "Stop working at once"), (3600, "Keep working for 1 hour"),
+                 (86400, "Keep working for 24 hours"), (7 * 86400, "Keep working for 7 days")]
+
+
+class RollForm(forms.Form):
+    """How long the old secret keeps working after a roll."""
+
+    grace_seconds = forms.TypedChoiceField(label="The current secret", choices=GRACE_CHOICES, coerce=int, initial=0)
+
+
+def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Show a service's ``ValidationError`` on the form: on its field when the form has one."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for field, errors in exc.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+def issue_nonce(session: SessionBase) -> str:
+    """A one-time token for a form whose success must not happen twice (create, roll)."""
+    nonce = secrets.token_urlsafe(24)
+    session[_NONCE_SESSION_KEY] = [*session.get(_NONCE_SESSION_KEY, [])[-(_NONCES_KEPT - 1):], nonce]
+    return nonce
+
+
+def consume_nonce(session: SessionBase, nonce: str) -> bool:
+    """True exactly once per issued token, even for two posts racing each other."""
+    issued = session.get(_NONCE_SESSION_KEY, [])
+    if not nonce or nonce not in issued:
+        return False
+    session[_NONCE_SESSION_KEY] = [value for value in issued if value != nonce]
+    # The session is saved only after the response; the cache decides between concurrent posts.
+    return cache.add(f"keyfence:form-nonce:{nonce}", True, timeout=24 * 3600)

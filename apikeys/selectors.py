@@ -49,3 +49,38 @@ def events_for(*, key: ApiKey) -> QuerySet[AuditEvent]:
 
 def recent_window(days: int = 7) -> Any:
     return timezone.now() - timedelta(days=days)
+
+
+_DESCRIBED = ("name", "description", "scopes", "allowlist_mode", "expires_at", "cidr", "label", "grace_seconds")
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, list):
+        value = ", ".join(map(str, value))
+    return str(value) if value not in (None, "") else "none"
+
+
+def describe_event(event: AuditEvent) -> str:
+    """A one-line summary of what an audit event changed, from its before and after values."""
+    before, after = event.before or {}, event.after or {}
+    old = {item["cidr"] for item in before.get("allowlist", [])}
+    new = {item["cidr"] for item in after.get("allowlist", [])}
+    parts = [f"added {cidr}" for cidr in sorted(new - old)] + [f"removed {cidr}" for cidr in sorted(old - new)]
+    for field in _DESCRIBED:
+        was, now = before.get(field), after.get(field)
+        name = field.replace("_", " ")
+        if was != now and before:
+            parts.append(f"{name}: {_short(was)} → {_short(now)}")
+        elif was != now and now not in (None, "", []):
+            parts.append(f"{name}: {_short(now)}")
+    if not parts and before.get("allowlist") != after.get("allowlist"):
+        parts.append("labels changed")
+    return "; ".join(parts)
+
+
+def history_for(*, key: ApiKey, limit: int = 50) -> list[AuditEvent]:
+    """The key's latest audit events with their actors, each with a ``summary`` of its change."""
+    events = list(events_for(key=key).select_related("actor_user", "actor_key")[:limit])
+    for event in events:
+        event.summary = describe_event(event)
+    return events

@@ -1,16 +1,188 @@
-"""Settings > Developer pages for API keys."""
+"""Settings > Developer pages for API keys: thin views over the services and selectors."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.http import require_http_methods
 
-from . import selectors
+from usagelogs.selectors import blocked_ips_for
+
+from . import selectors, services
+from .client_ip import get_client_ip
+from .conf import conf
+from .forms import (
+    ENTRY_PREFIX, EntryFormSet, KeyForm, ModeForm, RollForm, add_service_errors, consume_nonce, issue_nonce,
+    overlap_notes, rows_after_action, unbound_copy,
+)
+from .models import ApiKey
+
+ALREADY_DONE = ("That form was already submitted, so nothing was done twice. A secret is shown only once: "
+                "if you did not copy it, roll the key to get a new one.")
+GET_POST = require_http_methods(["GET", "POST"])
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    address = get_client_ip(request)
+    return address.text if address is not None else None
+
+
+def _actor(request: HttpRequest) -> services.Actor:
+    return services.Actor(user_id=request.user.pk, ip=_client_ip(request))
+
+
+def _key(request: HttpRequest, key_id: Any) -> ApiKey:
+    return selectors.key_get_for(owner_id=request.user.pk, key_id=key_id)
+
+
+def _editor_context(request: HttpRequest, rows: Any) -> dict[str, Any]:
+    return {"rows": rows, "rows_with_notes": [(form, {}) for form in rows.forms], "entry_prefix": ENTRY_PREFIX,
+            "max_entries": conf.MAX_ALLOWLIST_ENTRIES, "at_limit": len(rows.forms) >= conf.MAX_ALLOWLIST_ENTRIES,
+            "client_ip": _client_ip(request)}
+
+
+def _secret_response(request: HttpRequest, key: ApiKey, secret: str, *, rolled: bool) -> HttpResponse:
+    """Show a new secret in this response only: nothing stores it, no cache keeps it."""
+    response = render(request, "apikeys/key_secret.html", {"key": key, "secret": secret, "rolled": rolled})
+    add_never_cache_headers(response)
+    return response
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """Send visitors to Settings > Developer."""
     return redirect("developer")
 
 
 @login_required
 def developer(request: HttpRequest) -> HttpResponse:
+    """The API Keys table."""
     keys = selectors.key_list_for(owner_id=request.user.pk)
     return render(request, "apikeys/developer.html", {"keys": keys})
+
+
+def _render_create(request: HttpRequest, form: KeyForm, rows: Any) -> HttpResponse:
+    context = {"form": form, "nonce": issue_nonce(request.session), **_editor_context(request, rows)}
+    return render(request, "apikeys/key_create.html", context)
+
+
+def _create_from(request: HttpRequest, form: KeyForm, rows: Any) -> tuple[ApiKey, str]:
+    data = form.cleaned_data
+    days = data.get("expires_in")
+    return services.key_create(
+        owner_id=request.user.pk, actor=_actor(request), name=data["name"], description=data["description"],
+        scopes=data["scopes"], allowlist=rows.entries, allowlist_mode=data["allowlist_mode"],
+        expires_at=timezone.now() + timedelta(days=days) if days else None,
+    )
+
+
+@login_required
+@GET_POST
+def key_create(request: HttpRequest) -> HttpResponse:
+    """The Create API Key form; on success the secret is shown once."""
+    if request.method == "GET":
+        return _render_create(request, KeyForm(), EntryFormSet(prefix=ENTRY_PREFIX))
+    form, rows = KeyForm(request.POST), EntryFormSet(request.POST, prefix=ENTRY_PREFIX)
+    if action := request.POST.get("row_action"):
+        return _render_create(request, unbound_copy(form),
+                              EntryFormSet(initial=rows_after_action(rows, action), prefix=ENTRY_PREFIX))
+    if form.is_valid() and rows.is_valid():
+        if not consume_nonce(request.session, request.POST.get("nonce", "")):
+            messages.info(request, ALREADY_DONE)
+            return redirect("developer")
+        try:
+            key, secret = _create_from(request, form, rows)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _secret_response(request, key, secret, rolled=False)
+    return _render_create(request, form, rows)
+
+
+def _row_notes(rows: Any, key: ApiKey) -> list[dict[str, Any]]:
+    """Per row: when its stored entry last matched, and whether it lies inside another row."""
+    stored = {entry.cidr: entry for entry in key.entries.all()}
+    values = [row["cidr"] for row in rows.raw_rows()] if rows.is_bound else [f.initial.get("cidr", "") for f in rows]
+    overlaps = overlap_notes(values)
+    notes = []
+    for value in values:
+        entry = stored.get(value.strip())
+        notes.append({"entry": entry, "overlap": overlaps.get(value.strip(), "")})
+    return notes
+
+
+def _render_allowlist(request: HttpRequest, key: ApiKey, rows: Any, mode: ModeForm,
+                      errors: list[str] = ()) -> HttpResponse:
+    context = {
+        **_editor_context(request, rows),
+        "key": key, "mode_form": mode, "list_errors": list(errors), "show_matches": True,
+        "rows_with_notes": list(zip(rows.forms, _row_notes(rows, key))),
+        "blocked": blocked_ips_for(owner_id=request.user.pk, key_id=key.pk, since=selectors.recent_window(7)),
+        "events": selectors.history_for(key=key),
+    }
+    return render(request, "apikeys/allowlist.html", context)
+
+
+@login_required
+@GET_POST
+def allowlist(request: HttpRequest, key_id: Any) -> HttpResponse:
+    """The IP Allowlist editor: Save replaces every row and the mode at once, or changes nothing."""
+    key = _key(request, key_id)
+    if request.method == "GET":
+        initial = [{"cidr": entry.cidr, "label": entry.label} for entry in key.entries.all()]
+        return _render_allowlist(request, key, EntryFormSet(initial=initial, prefix=ENTRY_PREFIX),
+                                 ModeForm(initial={"mode": key.allowlist_mode}))
+    rows, mode = EntryFormSet(request.POST, prefix=ENTRY_PREFIX), ModeForm(request.POST)
+    if action := request.POST.get("row_action"):
+        return _render_allowlist(request, key, EntryFormSet(initial=rows_after_action(rows, action), prefix=ENTRY_PREFIX),
+                                 unbound_copy(mode))
+    errors: list[str] = []
+    if rows.is_valid() and mode.is_valid():
+        try:
+            services.allowlist_replace(key=key, actor=_actor(request), entries=rows.entries,
+                                       mode=mode.cleaned_data["mode"])
+        except ValidationError as exc:
+            errors = exc.messages
+        else:
+            messages.success(request, f"The allowlist of {key.name} was saved.")
+            return redirect("key-allowlist", key_id=key.pk)
+    return _render_allowlist(request, key, rows, mode, errors)
+
+
+@login_required
+@GET_POST
+def key_roll(request: HttpRequest, key_id: Any) -> HttpResponse:
+    """Confirm, then issue a new secret and show it once."""
+    key = _key(request, key_id)
+    form = RollForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        if not consume_nonce(request.session, request.POST.get("nonce", "")):
+            messages.info(request, ALREADY_DONE)
+            return redirect("developer")
+        try:
+            key, secret = services.key_roll(key=key, actor=_actor(request),
+                                            grace_seconds=form.cleaned_data["grace_seconds"])
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("developer")
+        return _secret_response(request, key, secret, rolled=True)
+    return render(request, "apikeys/key_roll.html", {"key": key, "form": form, "nonce": issue_nonce(request.session)})
+
+
+@login_required
+@GET_POST
+def key_revoke(request: HttpRequest, key_id: Any) -> HttpResponse:
+    """Confirm, then revoke the key at once."""
+    key = _key(request, key_id)
+    if request.method == "POST":
+        services.key_revoke(key=key, actor=_actor(request))
+        messages.success(request, f"{key.name} was revoked. Requests that use it now fail with API_KEY_REVOKED.")
+        return redirect("developer")
+    return render(request, "apikeys/key_revoke.html", {"key": key, "cancel_url": reverse("developer")})

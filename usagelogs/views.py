@@ -1,14 +1,85 @@
-"""Settings > Developer > API Usage Logs page."""
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""Settings > Developer > API Usage Logs: the one FilterSet, a chart and a keyset-paginated table."""
+from __future__ import annotations
 
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from . import chart
 from .filters import UsageLogFilter
-from .selectors import logs_for
+from .selectors import log_page, logs_for, request_counts
+
+CURSORS = ("before", "after")
+PAGE_SIZE = 50
+_EMPTY_LABELS = {"api_key": "All keys", "method": "Any method", "decision": "Any decision"}
+
+
+def _cursor(query: QueryDict, name: str) -> int | None:
+    value = query.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def filter_query(query: QueryDict, **cursor: int) -> str:
+    """The query string without its cursor, optionally with a new one: filters stay bookmarkable."""
+    params = query.copy()
+    for name in CURSORS:
+        params.pop(name, None)
+    for name, value in cursor.items():
+        params[name] = str(value)
+    return params.urlencode()
+
+
+def _prepare_form(form: Any) -> None:
+    """Presentation only: readable empty choices and native date-time pickers."""
+    for name, label in _EMPTY_LABELS.items():
+        field = form.fields[name]
+        field.empty_label = label
+        field.widget.choices = field.choices  # the widget still iterates the choices of the class's field
+    for name in ("since", "until"):
+        form.fields[name].widget.input_type = "datetime-local"
+    form.fields["status_code"].widget.attrs.update({"placeholder": "404 or 4xx", "inputmode": "text"})
+
+
+def _chart(queryset: Any, cleaned: dict[str, Any]) -> chart.Chart:
+    window = chart.window_for(cleaned.get("since"), cleaned.get("until"), timezone.now())
+    counts = request_counts(queryset, start=window.start, end=window.end, unit=window.unit)
+    return chart.build_chart(chart.fill(window, counts), window)
+
+
+def _page_context(request: HttpRequest, queryset: Any) -> dict[str, Any]:
+    page = log_page(queryset, before=_cursor(request.GET, "before"), after=_cursor(request.GET, "after"),
+                    size=PAGE_SIZE)
+    here = request.path
+    return {
+        "page": page,
+        "newer_url": page.newer_cursor and f"{here}?{filter_query(request.GET, after=page.newer_cursor)}",
+        "older_url": page.older_cursor and f"{here}?{filter_query(request.GET, before=page.older_cursor)}",
+        "paged": any(name in request.GET for name in CURSORS),
+    }
 
 
 @login_required
+@require_GET
 def usage_logs(request: HttpRequest) -> HttpResponse:
-    filterset = UsageLogFilter(request.GET, queryset=logs_for(owner_id=request.user.pk), request=request)
-    rows = filterset.qs[:50] if filterset.is_valid() else []
-    return render(request, "usagelogs/usage_logs.html", {"filter": filterset, "rows": rows})
+    """The filter form (GET, so the URL carries it), the chart, the table and the CSV link."""
+    owned = logs_for(owner_id=request.user.pk)
+    filterset = UsageLogFilter(request.GET, queryset=owned.select_related("api_key"), request=request)
+    _prepare_form(filterset.form)
+    query = filter_query(request.GET)
+    context: dict[str, Any] = {
+        "filter": filterset,
+        "filtered": any(value for name, value in request.GET.items() if name not in CURSORS),
+        "export_url": reverse("api-usage-logs-export") + (f"?{query}" if query else ""),
+        "clear_url": request.path,
+        "newest_url": request.path + (f"?{query}" if query else ""),
+    }
+    if filterset.is_valid():
+        context.update(_page_context(request, filterset.qs))
+        context["chart"] = _chart(filterset.qs, filterset.form.cleaned_data)
+        context["has_any"] = bool(context["page"].rows) or owned.exists()
+    return render(request, "usagelogs/usage_logs.html", context)

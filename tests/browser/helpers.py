@@ -1,0 +1,44 @@
+"""Helpers shared by the browser tests: screenshots, layout checks and seeded log rows."""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.utils import timezone
+
+from apikeys.networks import parse_client_address, sortable_key
+from usagelogs.models import UsageLog
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def foreign_requests(urls: list[str]) -> list[str]:
+    """The URLs that would leave this machine."""
+    return [url for url in urls if urlsplit(url).scheme in ("http", "https", "ws", "wss")
+            and urlsplit(url).hostname not in LOCAL_HOSTS]
+
+
+def screenshot(page: Any, name: str) -> None:
+    """Save a full-page screenshot for the docs, replacing the previous one."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+
+def scroll_width(page: Any) -> int:
+    """The page's width including anything that sticks out sideways."""
+    return page.evaluate("document.documentElement.scrollWidth")
+
+
+def seed_log(owner: Any, key: Any, *, ip: str = "203.0.113.5", status: int = 200, decision: str = "allowed",
+             method: str = "GET", path: str = "/api/v1/whoami", error: str = "", at: datetime | None = None) -> UsageLog:
+    """A usage-log row as the middleware would have written it."""
+    address = parse_client_address(ip)
+    return UsageLog.objects.create(
+        timestamp=at or timezone.now(), owner=owner, api_key=key, key_prefix=key.prefix if key else "",
+        method=method, path=path, status_code=status, client_ip=ip,
+        client_ip_key=sortable_key(address.version, address.value), decision=decision, error_code=error,
+        user_agent="curl/8.5.0", response_time_ms=3.2,
+    )
