@@ -1,6 +1,8 @@
 """Helpers shared by the browser tests: screenshots, layout checks and seeded log rows."""
 from __future__ import annotations
 
+import os
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,9 @@ from django.utils import timezone
 from apikeys.networks import parse_client_address, sortable_key
 from usagelogs.models import UsageLog
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# `make screenshots` refreshes the committed ones in docs/screenshots; a plain test run writes
+# to a temporary folder, so that it leaves the working tree clean.
+SCREENSHOTS = Path(os.environ.get("KEYFENCE_SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "keyfence-screenshots")
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
