@@ -31,6 +31,7 @@ _CODES = {
 }
 _MESSAGES = {
     NOT_FOUND: "Not found.",
+    "BAD_REQUEST": "The request could not be read; it may be too large.",
     "SERVER_ERROR": "The server failed to handle this request.",
 }
 

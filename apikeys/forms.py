@@ -1,6 +1,8 @@
 """Forms shared by the settings pages and the admin. Every rule is the one in networks/services."""
 from __future__ import annotations
 
+import re
+
 import secrets
 from typing import Any
 
@@ -11,7 +13,7 @@ from django.core.exceptions import ValidationError
 
 from .conf import conf
 from .models import AllowlistMode, ApiKey
-from .networks import EntryInput, find_overlaps, normalize_cidr, validate_allowlist
+from .networks import MESSAGES, TOO_MANY_ENTRIES, EntryInput, find_overlaps, normalize_cidr, validate_allowlist
 
 ENTRY_PREFIX = "entries"
 _NONCE_SESSION_KEY = "keyfence_form_nonces"
@@ -59,8 +61,17 @@ class BaseEntryFormSet(forms.BaseFormSet):
 
     entries: list[EntryInput]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Far more rows than any list may hold: the same message as the list rule's.
+        self.error_messages["too_many_forms"] = MESSAGES[TOO_MANY_ENTRIES].format(maximum=conf.MAX_ALLOWLIST_ENTRIES)
+
     def clean(self) -> None:
         self.entries = []
+        if self.management_form.cleaned_data.get(forms.formsets.TOTAL_FORM_COUNT, 0) < 0:
+            # Django reads a negative count as zero rows, which would silently drop the list.
+            raise ValidationError("The form was not sent as the page built it. Reload and try again.",
+                                  code="INVALID_FORM")
         if any(form.errors for form in self.forms):
             return
         rows = [form for form in self.forms if not form.is_blank()]
@@ -73,14 +84,19 @@ class BaseEntryFormSet(forms.BaseFormSet):
         return [{"cidr": form["cidr"].data or "", "label": form["label"].data or ""} for form in self.forms]
 
 
-EntryFormSet = forms.formset_factory(EntryForm, formset=BaseEntryFormSet, extra=0)
+# Up to the list limit the list rule answers (TOO_MANY_ENTRIES); far beyond it the formset
+# refuses before building thousands of forms.
+EntryFormSet = forms.formset_factory(EntryForm, formset=BaseEntryFormSet, extra=0, max_num=50, absolute_max=50)
+
+
+_SMALL_INDEX = re.compile(r"[0-9]{1,3}")
 
 
 def rows_after_action(formset: BaseEntryFormSet, action: str) -> list[dict[str, str]]:
     """Apply a row button pressed without JavaScript: ``add``, ``add:<ip>`` or ``remove:<index>``."""
     rows = formset.raw_rows()
     verb, _, argument = action.partition(":")
-    if verb == "remove" and argument.isdigit() and int(argument) < len(rows):
+    if verb == "remove" and _SMALL_INDEX.fullmatch(argument) and int(argument) < len(rows):
         rows.pop(int(argument))
     elif verb == "add":
         blank = next((row for row in rows if not row["cidr"].strip()), None)

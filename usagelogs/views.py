@@ -1,6 +1,8 @@
 """Settings > Developer > API Usage Logs: the one FilterSet, a chart and a keyset-paginated table."""
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -19,9 +21,12 @@ PAGE_SIZE = 50
 _EMPTY_LABELS = {"api_key": "All keys", "method": "Any method", "decision": "Any decision"}
 
 
+_ROW_ID = re.compile(r"[0-9]{1,19}")
+
+
 def _cursor(query: QueryDict, name: str) -> int | None:
     value = query.get(name, "")
-    return int(value) if value.isdigit() else None
+    return int(value) if _ROW_ID.fullmatch(value) else None
 
 
 def filter_query(query: QueryDict, **cursor: int) -> str:
