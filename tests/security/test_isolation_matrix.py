@@ -184,10 +184,7 @@ def test_api_cell_works_on_my_own_key(world: World, method: str, template: str, 
         assert AuditEvent.objects.filter(api_key=world.mine).count() > 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "The usage-log row names the allowlist entry that matched the request (matched_entry_id), "
-    "but the request itself has just deleted that entry: the INSERT breaks the foreign key, the "
-    "recorder retries, then drops the row (in batch mode, with every other row of its batch)."))
+# The row names an entry the request itself has just deleted; that must not cost the row.
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("method", "template", "body"), [
     pytest.param("put", "/api/v1/keys/{key}/allowlist", {"entries": [{"cidr": "192.0.2.0/25"}]},
