@@ -30,7 +30,7 @@ screenshots: install
 
 bench: install
 	$(BIN)/python -m pip install --quiet "djangorestframework-api-key>=3,<4"
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .test-db.sqlite3*
+	rm -rf $(VENV) .pytest_cache .hypothesis .bench-db.sqlite3*

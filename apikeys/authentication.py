@@ -53,11 +53,11 @@ class KeyAuthenticationFailed(exceptions.AuthenticationFailed):
         super().__init__(detail=MESSAGES[code], code=code)
 
 
-def _verify(record: KeyRecord, digest: str, now: Any) -> bool:
+def _verify(record: KeyRecord, digest: str) -> bool:
     if hmac.compare_digest(digest, record.secret_hash):
         return True
     return bool(
-        record.previous_secret_hash and record.previous_expires_at and record.previous_expires_at > now
+        record.previous_secret_hash and record.previous_expires_at and record.previous_expires_at > timezone.now()
         and hmac.compare_digest(digest, record.previous_secret_hash)
     )
 
@@ -99,21 +99,22 @@ class ApiKeyAuthentication(BaseAuthentication):
         if raw is None:
             return None
         context = key_context(request)
-        context.key_prefix = prefix_of(raw) or ""
         parsed = parse_key(raw)
         if parsed is None:
+            context.key_prefix = prefix_of(raw) or ""
             raise KeyAuthenticationFailed(INVALID_API_KEY)
+        context.key_prefix = parsed.prefix
         digest = hash_key(parsed.full)
         record = keycache.get_record(parsed.prefix)
         if record is None:
             raise KeyAuthenticationFailed(INVALID_API_KEY)
         context.key_id, context.owner_id = record.id, record.owner_id
-        now = timezone.now()
-        if not _verify(record, digest, now) or not record.owner_active:
+        if not _verify(record, digest) or not record.owner_active:
             raise KeyAuthenticationFailed(INVALID_API_KEY)
         if record.revoked_at is not None:
             raise KeyAuthenticationFailed(API_KEY_REVOKED)
-        if record.expires_at is not None and record.expires_at <= now:
+        # The clock is read only for keys that can expire.
+        if record.expires_at is not None and record.expires_at <= timezone.now():
             raise KeyAuthenticationFailed(API_KEY_EXPIRED)
         check_allowlist(record, request, context)
         context.authenticated = True

@@ -1,24 +1,28 @@
 """Look up a key for request handling, with a cache that can never admit a stale key.
 
 With a per-process cache (the default local-memory backend) every request reads the key's row,
-one indexed query, and reuses the allowlist compiled for that row's ``version``. With a shared
-cache (Redis) the record lives in the cache next to a version token that every change replaces
-after it commits, so a change reaches every process on its very next request. If the shared
-cache fails, requests fall back to the database.
+one indexed query joined to the owner's ``is_active``, and reuses the record built for an
+identical row and the allowlist compiled for that row's ``version``. With a shared cache (Redis)
+each change replaces a version token after it commits; a request reads only that token and reuses
+the record it holds for it, so a change reaches every process on its very next request. If the
+shared cache fails, requests fall back to the database.
 """
 from __future__ import annotations
 
+import json
 import logging
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from django.core.cache import caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
-from django.db import transaction
+from django.core.cache.backends.redis import RedisCache
+from django.core.signals import setting_changed
+from django.db import connections, router, transaction
+from django.dispatch import receiver
 
 from .conf import conf
 from .models import AllowlistEntry, ApiKey
@@ -26,12 +30,18 @@ from .networks import CompiledAllowlist, compile_allowlist
 
 logger = logging.getLogger("keyfence.keycache")
 
-_FIELDS = (
-    "id", "owner_id", "name", "prefix", "secret_hash", "previous_secret_hash", "previous_expires_at",
-    "scopes", "allowlist_mode", "expires_at", "revoked_at", "version", "last_used_at", "owner__is_active",
+_COLUMNS = (
+    "id", "owner_id", "name", "secret_hash", "previous_secret_hash", "previous_expires_at", "scopes",
+    "allowlist_mode", "expires_at", "revoked_at", "version", "last_used_at",
 )
-_COMPILED_MAX = 2048
-_compiled: OrderedDict[tuple[Any, int], CompiledAllowlist] = OrderedDict()
+_MEMO_MAX = 4096
+_compiled: dict[tuple[Any, int], CompiledAllowlist] = {}
+# prefix -> (row, record): a record is rebuilt only when its row changes.
+_by_row: dict[str, tuple[tuple[Any, ...], KeyRecord]] = {}
+# prefix -> record read from the shared cache, valid while the shared token is its token.
+_by_token: dict[str, KeyRecord] = {}
+_sql: dict[str, str] = {}
+_state: dict[str, Any] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,37 +72,119 @@ def _cache() -> Any:
 
 def cache_is_shared() -> bool:
     """A per-process cache cannot carry invalidations between processes, so it is not used."""
-    return not isinstance(_cache(), (LocMemCache, DummyCache))
+    shared = _state.get("shared")
+    if shared is None:
+        shared = _state["shared"] = not isinstance(_cache(), (LocMemCache, DummyCache))
+    return shared
+
+
+def _read(cache: Any, key: str) -> Any:
+    """``cache.get(key)``, through one reused client when the cache is Django's Redis backend.
+
+    That backend builds a new redis-py client for every call, which costs more than the round
+    trip itself (about 100 µs), and this read happens on every request.
+    """
+    reader = _state.get("reader")
+    if reader is None:
+        reader = _state["reader"] = _reader_for(cache)
+    return reader(key)
+
+
+def _reader_for(cache: Any) -> Any:
+    if not isinstance(cache, RedisCache):
+        return cache.get
+    backend = cache._cache
+    client, loads, make_key = backend.get_client(write=False), backend._serializer.loads, cache.make_key
+
+    def read(key: str) -> Any:
+        value = client.get(make_key(key))
+        return None if value is None else loads(value)
+
+    return read
+
+
+@receiver(setting_changed, dispatch_uid="keyfence-keycache-settings")
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    # The answer above is remembered per process; a test that swaps the cache must reset it.
+    if setting in ("CACHES", "KEYFENCE_CACHE_ALIAS"):
+        _state.clear()
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(memo) >= _MEMO_MAX:
+        memo.pop(next(iter(memo), None), None)  # the oldest entry; safe if another thread won
+    memo[key] = value
 
 
 def _compiled_for(key_id: Any, version: int) -> CompiledAllowlist:
-    cache_key = (key_id, version)
-    compiled = _compiled.get(cache_key)
+    compiled = _compiled.get((key_id, version))
     if compiled is None:
         rows = AllowlistEntry.objects.filter(api_key_id=key_id).values_list("id", "cidr")
         # Each range carries (entry id, cidr), so the usage log can name the entry that matched.
         compiled = compile_allowlist(((entry_id, cidr), cidr) for entry_id, cidr in rows)
-        _compiled[cache_key] = compiled
-        if len(_compiled) > _COMPILED_MAX:
-            _compiled.popitem(last=False)
+        _remember(_compiled, (key_id, version), compiled)
     return compiled
 
 
+def _select_sql(connection: Any) -> str:
+    """One statement per backend, built once from the models' table and column names."""
+    sql = _sql.get(connection.alias)
+    if sql is None:
+        qn = connection.ops.quote_name
+        key_meta = ApiKey._meta
+        owner_meta = key_meta.get_field("owner").related_model._meta
+        columns = ", ".join(f"k.{qn(key_meta.get_field(name).column)}" for name in _COLUMNS)
+        sql = (
+            f"SELECT {columns}, o.{qn(owner_meta.get_field('is_active').column)} "
+            f"FROM {qn(key_meta.db_table)} k INNER JOIN {qn(owner_meta.db_table)} o "
+            f"ON o.{qn(owner_meta.pk.column)} = k.{qn(key_meta.get_field('owner').column)} "
+            f"WHERE k.{qn(key_meta.get_field('prefix').column)} = %s"
+        )
+        _sql[connection.alias] = sql
+    return sql
+
+
+def _aware(value: Any) -> datetime | None:
+    # SQLite hands back naive UTC datetimes (or text, if a converter is missing).
+    if value is None or (isinstance(value, datetime) and value.tzinfo is not None):
+        return value
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+def _record(prefix: str, row: tuple[Any, ...], token: str) -> KeyRecord:
+    (key_id, owner_id, name, secret_hash, previous_hash, previous_expires_at, scopes, mode, expires_at,
+     revoked_at, version, last_used_at, owner_active) = row
+    if not isinstance(key_id, uuid.UUID):
+        key_id = uuid.UUID(str(key_id))
+    if isinstance(scopes, (str, bytes)):
+        scopes = json.loads(scopes)
+    return KeyRecord(
+        id=key_id, owner_id=owner_id, name=name, prefix=prefix, secret_hash=secret_hash,
+        previous_secret_hash=previous_hash or "", previous_expires_at=_aware(previous_expires_at),
+        scopes=frozenset(scopes or ()), allowlist_mode=mode, expires_at=_aware(expires_at),
+        revoked_at=_aware(revoked_at), version=int(version), last_used_at=_aware(last_used_at),
+        owner_active=bool(owner_active), allowlist=_compiled_for(key_id, int(version)), token=token,
+    )
+
+
 def _load(prefix: str, token: str = "") -> KeyRecord | None:
-    row = ApiKey.objects.filter(prefix=prefix).values_list(*_FIELDS)[:1]
-    row = next(iter(row), None)
+    """Read the key's row: one query, no queryset or model instance on the way."""
+    connection = connections[router.db_for_read(ApiKey)]
+    with connection.cursor() as cursor:
+        cursor.execute(_select_sql(connection), (prefix,))
+        row = cursor.fetchone()
     if row is None:
         return None
-    values = dict(zip(_FIELDS, row))
-    return KeyRecord(
-        id=values["id"], owner_id=values["owner_id"], name=values["name"], prefix=prefix,
-        secret_hash=values["secret_hash"], previous_secret_hash=values["previous_secret_hash"],
-        previous_expires_at=values["previous_expires_at"], scopes=frozenset(values["scopes"] or ()),
-        allowlist_mode=values["allowlist_mode"], expires_at=values["expires_at"],
-        revoked_at=values["revoked_at"], version=values["version"], last_used_at=values["last_used_at"],
-        owner_active=values["owner__is_active"], allowlist=_compiled_for(values["id"], values["version"]),
-        token=token,
-    )
+    if not token:
+        known = _by_row.get(prefix)
+        if known is not None and known[0] == row:
+            return known[1]
+    record = _record(prefix, row, token)
+    if not token:
+        _remember(_by_row, prefix, (row, record))
+    return record
 
 
 def _record_key(prefix: str) -> str:
@@ -108,27 +200,35 @@ def get_record(prefix: str) -> KeyRecord | None:
     if not cache_is_shared():
         return _load(prefix)
     cache = _cache()
-    record_key, version_key = _record_key(prefix), _version_key(prefix)
     try:
-        found = cache.get_many([record_key, version_key])
+        token = _read(cache, _version_key(prefix))
+        if token is not None:
+            record = _by_token.get(prefix)
+            if record is not None and record.token == token:
+                return record
+            record = _read(cache, _record_key(prefix))
+            if record is not None and record.token == token:
+                _remember(_by_token, prefix, record)
+                return record
     except Exception:
         logger.warning("Shared cache unavailable; reading key %s from the database.", prefix)
         return _load(prefix)
-    token = found.get(version_key)
-    record = found.get(record_key)
-    if token is not None and record is not None and record.token == token:
-        return record
+    return _load_shared(cache, prefix, token)
+
+
+def _load_shared(cache: Any, prefix: str, token: str | None) -> KeyRecord | None:
     if token is None:
         token = uuid.uuid4().hex
         try:
-            if not cache.add(version_key, token, timeout=None):
+            if not cache.add(_version_key(prefix), token, timeout=None):
                 return _load(prefix)
         except Exception:
             return _load(prefix)
     record = _load(prefix, token)
     if record is not None:
+        _remember(_by_token, prefix, record)
         try:
-            cache.set(record_key, record, timeout=conf.CACHE_TIMEOUT)
+            cache.set(_record_key(prefix), record, timeout=conf.CACHE_TIMEOUT)
         except Exception:
             logger.warning("Could not cache key %s.", prefix)
     return record

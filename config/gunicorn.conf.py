@@ -1,13 +1,33 @@
-"""gunicorn settings: ``gunicorn -c config/gunicorn.conf.py config.wsgi``."""
+"""gunicorn settings: ``gunicorn -c config/gunicorn.conf.py config.wsgi``.
+
+Usage logs are queued in memory and written in batches (usagelogs/recorder.py). A worker that
+stops on SIGTERM (graceful), SIGINT or SIGQUIT (quick), on ``max_requests`` or after a timeout
+writes its queue in ``worker_exit`` before it goes; an ``atexit`` handler is the second line.
+Only SIGKILL or a crash loses rows: at most the last flush interval (1 s by default).
+"""
 import os
+import sys
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Longer than a worst-case final flush: a batch write retried against a slow database.
 graceful_timeout = 20
 
 
 def worker_exit(server, worker):  # noqa: ANN001, ARG001
-    """Write any queued usage-log rows before the worker goes away."""
-    from usagelogs.recorder import recorder
+    """Write any queued usage-log rows before the worker goes away.
 
-    recorder.flush()
+    gunicorn also calls this hook in the arbiter, for a worker it found already gone. Nothing is
+    queued there (the app, and so the recorder, was never loaded), so the hook does nothing.
+    """
+    module = sys.modules.get("usagelogs.recorder")
+    if module is None:
+        return
+    try:
+        pending = module.recorder.pending
+        written = module.recorder.flush()
+    except Exception:  # a failing flush must not stop the worker from exiting
+        server.log.exception("Could not write queued usage logs on exit.")
+        return
+    if pending:
+        server.log.info("Wrote %d queued usage-log rows on exit (pid %s).", written, worker.pid)

@@ -8,8 +8,8 @@ from .settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Each row is written before the response returns, so tests can read it at once.
-# The batching writer has tests of its own.
-KEYFENCE_LOG_MODE = "sync"
+# The batching writer has tests of its own; LOG_MODE=batch selects it for a test server.
+KEYFENCE_LOG_MODE = os.environ.get("LOG_MODE", "sync")
 # Serve static files from the app folders, without collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

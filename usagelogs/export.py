@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
+from itertools import islice
 from typing import Any
 
 from django.db.models import QuerySet
@@ -29,26 +30,43 @@ def safe_cell(value: Any) -> Any:
 
 
 def _timestamp(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    # The database hands back UTC; isoformat is done in C, strftime would cost twice as much.
+    text = value.isoformat(timespec="milliseconds")
+    if not text.endswith("+00:00"):
+        text = value.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return text[:-6] + "Z"
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+def _cells(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    timestamp, name, prefix, method, path, status, ip, decision, error, elapsed, agent = row
+    # Numbers, addresses and decisions cannot start with a formula character; the text cells can.
+    return (_timestamp(timestamp), safe_cell(name), safe_cell(prefix), safe_cell(method), safe_cell(path), status,
+            ip, decision, safe_cell(error), elapsed, safe_cell(agent))
+
+
+class _Buffer:
+    """Collects what the csv writer writes, handed out chunk by chunk."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.write = self.parts.append
+
+    def take(self) -> str:
+        text = "".join(self.parts)
+        self.parts.clear()
+        return text
 
 
 def csv_lines(rows: Iterable[tuple[Any, ...]]) -> Iterator[str]:
-    """The header line, then one line per ``_COLUMNS`` row, written in chunks."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(HEADER)
-    chunk: list[str] = []
-    for row in rows:
-        chunk.append(writer.writerow([_timestamp(row[0]), *map(safe_cell, row[1:])]))
-        if len(chunk) >= 500:
-            yield "".join(chunk)
-            chunk = []
-    if chunk:
-        yield "".join(chunk)
+    """The header line, then one line per ``_COLUMNS`` row, in chunks of 500 rows."""
+    buffer = _Buffer()
+    writer = csv.writer(buffer)
+    writer.writerow(HEADER)
+    yield buffer.take()
+    rows = iter(rows)
+    while chunk := list(islice(rows, 500)):
+        writer.writerows(map(_cells, chunk))
+        yield buffer.take()
 
 
 def export_filename(now: datetime) -> str:

@@ -1,110 +1,226 @@
 """The one writer of usage logs.
 
-In ``batch`` mode (the default) rows are queued and written by a background thread with one
-``INSERT`` per batch: at ``KEYFENCE_LOG_BATCH_SIZE`` rows or every ``KEYFENCE_LOG_FLUSH_INTERVAL``
-seconds, whichever comes first. The queue is flushed at interpreter exit and by the gunicorn
-``worker_exit`` hook, so a graceful stop loses nothing; a hard crash can lose the rows of the
-last interval. ``sync`` mode writes each row before the response is returned.
-A failed write never reaches the client: it is retried, then reported through logging.
+In ``batch`` mode (the default) a request only appends its row to an in-memory queue; one
+background thread per process writes the queue in batches: as soon as ``KEYFENCE_LOG_BATCH_SIZE``
+rows wait, and otherwise every ``KEYFENCE_LOG_FLUSH_INTERVAL`` seconds.
+
+- A graceful stop loses nothing: the gunicorn ``worker_exit`` hook and an ``atexit`` handler call
+  :meth:`Recorder.flush`, which first waits for the batch the thread may be writing.
+- A hard crash (SIGKILL, OOM kill, power loss) loses the rows still queued: at most one flush
+  interval of requests, plus a batch being written.
+- ``sync`` mode writes each row before the response is returned, for deployments that must never
+  lose a row, at the price of one ``INSERT`` per request.
+
+A failed write never reaches the client: it is retried with a short backoff, then reported
+through the ``keyfence.usagelogs`` logger.
 """
 from __future__ import annotations
 
 import atexit
 import logging
-import queue
+import os
 import threading
 import time
+from collections import deque
 from typing import Any
 
-from django.db import close_old_connections, connections, transaction
+from django.core.signals import setting_changed
+from django.db import IntegrityError, connections, router
+from django.dispatch import receiver
 
 from .conf import conf
+from .inserts import insert_rows, without_vanished_references
 from .models import UsageLog
 
 logger = logging.getLogger("keyfence.usagelogs")
+
+
+_snapshot: dict[str, tuple[str, int, int]] = {}
+
+
+def _settings() -> tuple[str, int, int]:
+    """``LOG_MODE``, ``LOG_BATCH_SIZE`` and ``LOG_MAX_QUEUE``, read once rather than per request."""
+    values = _snapshot.get("values")
+    if values is None:
+        values = _snapshot["values"] = (conf.LOG_MODE, conf.LOG_BATCH_SIZE, conf.LOG_MAX_QUEUE)
+    return values
+
+
+@receiver(setting_changed, dispatch_uid="keyfence-recorder-settings")
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith("KEYFENCE_LOG_"):
+        _snapshot.clear()
 
 
 class Recorder:
     """Queue rows and write them in batches from one daemon thread per process."""
 
     def __init__(self) -> None:
-        self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        # Also runs in a forked child: rows queued by the parent are the parent's to write.
+        self._rows: deque[dict[str, Any]] = deque()
+        self._write_lock = threading.Lock()
+        self._start_lock = threading.Lock()
         self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
         self.dropped = 0
 
     def record(self, row: dict[str, Any]) -> None:
-        """Record one request; never raises."""
-        if conf.LOG_MODE == "sync":
+        """Record one request; never raises, never waits for the database in batch mode."""
+        mode, batch_size, max_queue = _settings()
+        if mode == "sync":
             self._write([row])
             return
-        if self._queue.qsize() >= conf.LOG_MAX_QUEUE:
-            self.dropped += 1
-            logger.error("Usage-log queue full; dropped a row (%d dropped so far).", self.dropped)
+        rows = self._rows
+        if len(rows) >= max_queue:
+            self._drop(1)
             return
-        self._queue.put(row)
-        self._ensure_thread()
-        if self._queue.qsize() >= conf.LOG_BATCH_SIZE:
+        rows.append(row)
+        thread = self._thread
+        if thread is None:
+            self._start()
+        if len(rows) >= batch_size:
+            if thread is not None and not thread.is_alive():
+                self._start()
             self._wake.set()
 
     def flush(self) -> int:
-        """Write everything queued now, in the calling thread; returns the rows written."""
-        written = 0
-        while True:
-            batch = self._take(conf.LOG_BATCH_SIZE)
-            if not batch:
-                return written
-            written += self._write(batch)
+        """Write every queued row now, in the calling thread; returns the number written.
+
+        It first waits for the batch the background thread may be writing, so that when it
+        returns every row recorded before the call is in the database (or reported lost).
+        """
+        return self._drain(full_batches_only=False)
+
+    def _drain(self, *, full_batches_only: bool) -> int:
+        size, written = conf.LOG_BATCH_SIZE, 0
+        with self._write_lock:
+            while len(self._rows) >= (size if full_batches_only else 1):
+                written += self._write(self._take(size))
+        return written
+
+    def stop(self, timeout: float | None = 10.0) -> None:
+        """Flush, then end the background thread and close its connection.
+
+        The next :meth:`record` starts a new thread. For tests and benchmarks.
+        """
+        thread = self._thread
+        if thread is not None:
+            self._stopped.set()
+            self._wake.set()
+            thread.join(timeout)
+        with self._start_lock:
+            self._thread = None
+        self.flush()
+
+    @property
+    def pending(self) -> int:
+        """Rows waiting to be written."""
+        return len(self._rows)
 
     def _take(self, size: int) -> list[dict[str, Any]]:
-        batch = []
-        while len(batch) < size:
-            try:
-                batch.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
+        rows, batch = self._rows, []
+        try:
+            while len(batch) < size:
+                batch.append(rows.popleft())
+        except IndexError:
+            pass
         return batch
 
-    def _ensure_thread(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="keyfence-usagelog", daemon=True)
-                self._thread.start()
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stopped = threading.Event()
+            self._thread = threading.Thread(target=self._run, args=(self._stopped,), name="keyfence-usagelog",
+                                            daemon=True)
+            self._thread.start()
 
-    def _run(self) -> None:
-        while True:
-            self._wake.wait(conf.LOG_FLUSH_INTERVAL)
-            self._wake.clear()
-            try:
-                self.flush()
-            finally:
-                close_old_connections()
+    def _run(self, stopped: threading.Event) -> None:
+        try:
+            while not stopped.is_set():
+                try:
+                    self._tick()
+                except Exception:  # the writer must outlive any surprise
+                    logger.exception("Usage-log writer failed; retrying.")
+                    time.sleep(1.0)
+            self.flush()
+        finally:
+            connections.close_all()
+
+    def _tick(self) -> None:
+        woken = self._wake.wait(conf.LOG_FLUSH_INTERVAL)
+        self._wake.clear()
+        if woken:
+            # A full batch is waiting. Rows that arrive while it is written wait for the next
+            # full batch or the interval, so that batches stay full under load.
+            self._drain(full_batches_only=True)
+        elif self._rows:
+            self.flush()
+        else:
+            # Idle for a whole interval: give the connection back rather than hold it open.
+            connections[router.db_for_write(UsageLog)].close()
+
+    def _drop(self, count: int) -> None:
+        self.dropped += count
+        if self.dropped == count or self.dropped % 1000 < count:
+            logger.error("Usage-log queue full; %d rows dropped so far.", self.dropped)
 
     def _write(self, rows: list[dict[str, Any]]) -> int:
-        retries = conf.LOG_WRITE_RETRIES
+        """Write ``rows``, retrying with backoff; returns how many were written. Never raises."""
+        retries, pending, written = conf.LOG_WRITE_RETRIES, list(rows), [0]
         for attempt in range(retries + 1):
             try:
-                with transaction.atomic():
-                    UsageLog.objects.bulk_create([UsageLog(**row) for row in rows])
-                return len(rows)
+                self._insert(pending, written)
+                return written[0]
             except Exception as exc:  # a log write must never fail the request
                 if attempt == retries:
-                    self.dropped += len(rows)
-                    logger.error("Could not write %d usage-log rows after %d attempts: %s", len(rows), retries + 1, exc)
-                    return 0
+                    self.dropped += len(pending)
+                    logger.error("Could not write %d usage-log rows after %d attempts: %s",
+                                 len(pending), retries + 1, exc)
+                    return written[0]
+                logger.warning("Usage-log write failed (attempt %d of %d): %s", attempt + 1, retries + 1, exc)
                 self._reset_connection()
                 time.sleep(min(0.05 * 2 ** attempt, 1.0))
+        return written[0]
+
+    def _insert(self, pending: list[dict[str, Any]], written: list[int]) -> None:
+        # Rows leave ``pending`` once written or dropped, so that a retry never writes one twice.
+        try:
+            insert_rows(pending)
+        except IntegrityError:
+            # A row refers to something deleted since its request: one bad row must not take
+            # its whole batch down with it.
+            while pending:
+                written[0] += self._insert_alone(pending[0])
+                del pending[0]
+            return
+        written[0] += len(pending)
+        pending.clear()
+
+    def _insert_alone(self, row: dict[str, Any]) -> int:
+        for candidate in (row, without_vanished_references(row)):
+            try:
+                insert_rows([candidate])
+                return 1
+            except IntegrityError:
+                continue
+        # Only the owner is left, and a deleted owner's rows are deleted with it (CASCADE).
+        self.dropped += 1
+        logger.warning("Dropped a usage-log row of a deleted owner: %s %s", row.get("method"), row.get("path"))
         return 0
 
     @staticmethod
     def _reset_connection() -> None:
-        connection = connections[UsageLog.objects.db]
+        connection = connections[router.db_for_write(UsageLog)]
         if not connection.in_atomic_block:
             connection.close()
 
 
 recorder = Recorder()
 atexit.register(recorder.flush)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=recorder._reset)

@@ -1,0 +1,1 @@
+"""Benchmarks of Keyfence against the usual DRF designs; ``make bench`` runs them (see run.py)."""

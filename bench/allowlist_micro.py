@@ -1,0 +1,86 @@
+"""Allowlist check against a loop of ``ipaddress`` ``in`` tests over pre-parsed networks.
+
+    python bench/allowlist_micro.py
+
+Both sides get the client address already parsed (Keyfence parses it once per request), and the
+matching entry is the last one checked. Sizes 1 to 20 show how the cost grows with the list.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import sys
+import timeit
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.fixtures import ALLOWED_IP, ALLOWLIST, BLOCKED_IP  # noqa: E402
+
+SIZES = (1, 5, 10, 20)
+
+
+def _per_call_ns(action: Any, number: int, repeat: int = 9) -> float:
+    # The fastest repeat: the others differ only by what else the machine was doing.
+    return min(timeit.repeat(action, number=number, repeat=repeat)) / number * 1e9
+
+
+def measure(size: int, address: str, number: int = 20_000) -> dict[str, Any]:
+    """Nanoseconds per check for one allowlist size and client address, both ways."""
+    from apikeys.networks import compile_allowlist, parse_client_address
+
+    entries = ALLOWLIST[-size:]
+    compiled = compile_allowlist(((None, cidr), cidr) for cidr in entries)
+    networks = [ipaddress.ip_network(cidr) for cidr in entries]
+    client, plain = parse_client_address(address), ipaddress.ip_address(address)
+
+    def loop() -> Any:
+        for network in networks:
+            if plain in network:
+                return network
+        return None
+
+    expected = loop()
+    found = compiled.match(client)
+    assert (found is None) == (expected is None) and (found is None or found[1] == str(expected))
+    keyfence = _per_call_ns(lambda: compiled.match(client), number)
+    baseline = _per_call_ns(loop, number)
+    return {"size": size, "matches": found is not None, "keyfence_ns": keyfence, "ipaddress_ns": baseline,
+            "ratio": keyfence / baseline}
+
+
+def parse_cost(number: int = 20_000) -> dict[str, float]:
+    """What parsing the client address once per request costs, for context."""
+    from apikeys.networks import parse_client_address
+
+    return {"keyfence_parse_ns": _per_call_ns(lambda: parse_client_address(ALLOWED_IP), number),
+            "ipaddress_parse_ns": _per_call_ns(lambda: ipaddress.ip_address(ALLOWED_IP), number)}
+
+
+def run(number: int = 20_000) -> dict[str, Any]:
+    import django
+    from django.conf import settings
+
+    if not settings.configured:  # the matcher needs no database, only importable apps
+        settings.configure()
+    django.setup()
+    rows = [measure(size, ip, number) for size in SIZES for ip in (ALLOWED_IP, BLOCKED_IP)]
+    return {"rows": rows, **parse_cost(number)}
+
+
+def report(result: dict[str, Any]) -> str:
+    lines = ["== allowlist check, ns per check (address pre-parsed)",
+             f"{'entries':>8} {'client':>9} {'Keyfence':>10} {'ipaddress loop':>15} {'ratio':>7}"]
+    for row in result["rows"]:
+        client = "match" if row["matches"] else "no match"
+        lines.append(f"{row['size']:>8} {client:>9} {row['keyfence_ns']:>10.0f} {row['ipaddress_ns']:>15.0f} "
+                     f"{row['ratio']:>7.3f}")
+    lines.append(f"parsing the client address once per request: Keyfence {result['keyfence_parse_ns']:.0f} ns, "
+                 f"ipaddress.ip_address {result['ipaddress_parse_ns']:.0f} ns")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    outcome = run()
+    print(json.dumps(outcome) if "--json" in sys.argv else report(outcome), flush=True)
