@@ -45,6 +45,17 @@ class ApiError(exceptions.APIException):
         self.extra = extra
 
 
+class CacheUnavailable(ApiError):
+    """A change could not be announced to the shared cache, so it was not applied at all."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "CACHE_UNAVAILABLE",
+            "The change was not applied: the shared cache cannot be reached to tell every server. Try again.",
+            503,
+        )
+
+
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **extra}}
 

@@ -25,6 +25,7 @@ from django.db import connections, router, transaction
 from django.dispatch import receiver
 
 from .conf import conf
+from .errors import CacheUnavailable
 from .models import AllowlistEntry, ApiKey
 from .networks import CompiledAllowlist, compile_allowlist
 
@@ -241,13 +242,17 @@ def _replace_token(prefix: str) -> None:
 def invalidate(prefix: str) -> None:
     """Make every process reread ``prefix``; call inside the transaction that changes it.
 
-    The token is replaced before the commit, so a failing cache aborts the change rather than
-    leave a stale record behind, and again after the commit, so that a record cached from the
-    old row in between is never used.
+    The token is replaced before the commit, so a failing cache aborts the change (with
+    :class:`CacheUnavailable`) rather than leave a stale record behind, and again after the
+    commit, so that a record cached from the old row in between is never used.
     """
     if not cache_is_shared():
         return
-    _replace_token(prefix)
+    try:
+        _replace_token(prefix)
+    except Exception as exc:
+        logger.error("Shared cache unavailable; the change to key %s is refused: %s", prefix, exc)
+        raise CacheUnavailable() from exc
 
     def after_commit() -> None:
         try:

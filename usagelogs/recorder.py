@@ -12,7 +12,10 @@ rows wait, and otherwise every ``KEYFENCE_LOG_FLUSH_INTERVAL`` seconds.
   lose a row, at the price of one ``INSERT`` per request.
 
 A failed write never reaches the client: it is retried with a short backoff, then reported
-through the ``keyfence.usagelogs`` logger.
+through the ``keyfence.usagelogs`` logger, and its rows go back to the front of the queue for the
+next flush. An outage of the log database therefore loses no rows until the queue holds
+``KEYFENCE_LOG_MAX_QUEUE`` of them; only then, or at exit with the database still down, are rows
+dropped and counted.
 """
 from __future__ import annotations
 
@@ -71,9 +74,9 @@ class Recorder:
     def record(self, row: dict[str, Any]) -> None:
         """Record one request; never raises, never waits for the database in batch mode."""
         mode, batch_size, max_queue = _settings()
-        if mode == "sync":
-            self._write([row])
+        if mode == "sync" and self._write([row], requeue=False) is not None:
             return
+        # Batch mode, or a synchronous write that failed: the writer thread retries it.
         rows = self._rows
         if len(rows) >= max_queue:
             self._drop(1)
@@ -99,7 +102,11 @@ class Recorder:
         size, written = conf.LOG_BATCH_SIZE, 0
         with self._write_lock:
             while len(self._rows) >= (size if full_batches_only else 1):
-                written += self._write(self._take(size))
+                batch = self._take(size)
+                done = self._write(batch, requeue=True)
+                if done is None:  # the database refused; the rows wait for the next flush
+                    return written
+                written += done
         return written
 
     def stop(self, timeout: float | None = 10.0) -> None:
@@ -169,8 +176,12 @@ class Recorder:
         if self.dropped == count or self.dropped % 1000 < count:
             logger.error("Usage-log queue full; %d rows dropped so far.", self.dropped)
 
-    def _write(self, rows: list[dict[str, Any]]) -> int:
-        """Write ``rows``, retrying with backoff; returns how many were written. Never raises."""
+    def _write(self, rows: list[dict[str, Any]], *, requeue: bool) -> int | None:
+        """Write ``rows``, retrying with backoff; never raises.
+
+        Returns how many were written, or ``None`` if the database kept refusing: the rows not
+        written then go back to the front of the queue when ``requeue`` is set.
+        """
         retries, pending, written = conf.LOG_WRITE_RETRIES, list(rows), [0]
         for attempt in range(retries + 1):
             try:
@@ -178,14 +189,22 @@ class Recorder:
                 return written[0]
             except Exception as exc:  # a log write must never fail the request
                 if attempt == retries:
-                    self.dropped += len(pending)
                     logger.error("Could not write %d usage-log rows after %d attempts: %s",
                                  len(pending), retries + 1, exc)
-                    return written[0]
+                    if requeue:
+                        self._requeue(pending)
+                    return None
                 logger.warning("Usage-log write failed (attempt %d of %d): %s", attempt + 1, retries + 1, exc)
                 self._reset_connection()
                 time.sleep(min(0.05 * 2 ** attempt, 1.0))
         return written[0]
+
+    def _requeue(self, rows: list[dict[str, Any]]) -> None:
+        room = max(conf.LOG_MAX_QUEUE - len(self._rows), 0)
+        kept = rows[:room]
+        self._rows.extendleft(reversed(kept))
+        if len(kept) < len(rows):
+            self._drop(len(rows) - len(kept))
 
     def _insert(self, pending: list[dict[str, Any]], written: list[int]) -> None:
         # Rows leave ``pending`` once written or dropped, so that a retry never writes one twice.
@@ -221,6 +240,14 @@ class Recorder:
 
 
 recorder = Recorder()
-atexit.register(recorder.flush)
+
+
+def _flush_at_exit() -> None:
+    recorder.flush()
+    if recorder.pending:
+        logger.error("%d usage-log rows could not be written before exit.", recorder.pending)
+
+
+atexit.register(_flush_at_exit)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=recorder._reset)
