@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connections
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -96,9 +97,6 @@ def django_validation_to_drf(exc: DjangoValidationError) -> exceptions.Validatio
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's exception handler, answering in the envelope and noting the code for the log."""
-    # Imported here: authentication imports this module while rest_framework.views loads.
-    from rest_framework.views import set_rollback
-
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -120,8 +118,19 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     request = context.get("request")
     if request is not None:
         key_context(request).error_code = body["error"]["code"]
-    set_rollback()
-    return Response(body, status=exc.status_code, headers=headers)
+    _set_rollback()
+    response = Response(body, status=exc.status_code, headers=headers)
+    # The usage log records every API error with its code; Django's request logger would
+    # repeat each refused request on stderr.
+    response._has_been_logged = True
+    return response
+
+
+def _set_rollback() -> None:
+    """Roll back ``ATOMIC_REQUESTS`` transactions, looking only at connections in use."""
+    for connection in connections.all(initialized_only=True):
+        if connection.settings_dict["ATOMIC_REQUESTS"] and connection.in_atomic_block:
+            connection.set_rollback(True)
 
 
 def _code_for(exc: exceptions.APIException) -> str:

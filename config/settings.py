@@ -66,7 +66,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "config.middleware.DocumentCSPMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -219,5 +219,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "keyfence": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # 4xx answers of the API are in the usage log; server errors still reach the console.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }

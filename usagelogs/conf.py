@@ -16,7 +16,10 @@ DEFAULTS: dict[str, Any] = {
     "LOG_FLUSH_INTERVAL": 1.0,
     "LOG_MAX_QUEUE": 100_000,
     "LOG_WRITE_RETRIES": 3,
-    "PRUNE_BATCH_SIZE": 5_000,
+    # Short delete transactions with a pause between them, so that request logging waiting for
+    # the write lock (SQLite has one per database) gets in between batches.
+    "PRUNE_BATCH_SIZE": 2_000,
+    "PRUNE_PAUSE_SECONDS": 0.05,
 }
 
 

@@ -1,6 +1,7 @@
 """Writes to usage logs other than recording: retention."""
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -9,11 +10,12 @@ from django.db import transaction
 from .models import UsageLog
 
 
-def prune_logs(*, cutoff: datetime, batch_size: int, dry_run: bool = False,
+def prune_logs(*, cutoff: datetime, batch_size: int, dry_run: bool = False, pause: float = 0.0,
                progress: Callable[[int, int], None] | None = None) -> int:
     """Delete rows older than ``cutoff`` in short transactions of ``batch_size`` rows.
 
-    Short batches keep each write lock brief, so that request logging is never held up long.
+    Short batches keep each write lock brief, and ``pause`` seconds between them let waiting
+    writers in, so that request logging is never held up long.
     """
     old = UsageLog.objects.filter(timestamp__lt=cutoff)
     total = old.count()
@@ -28,3 +30,5 @@ def prune_logs(*, cutoff: datetime, batch_size: int, dry_run: bool = False,
             done += UsageLog.objects.filter(id__in=ids).delete()[0]
         if progress is not None:
             progress(done, total)
+        if pause:
+            time.sleep(pause)

@@ -31,6 +31,7 @@ class Command(BaseCommand):
         def progress(done: int, total: int) -> None:
             self.stdout.write(f"deleted {done} of {total}")
 
-        total = prune_logs(cutoff=cutoff, batch_size=batch_size, dry_run=options["dry_run"], progress=progress)
+        total = prune_logs(cutoff=cutoff, batch_size=batch_size, dry_run=options["dry_run"],
+                           pause=conf.PRUNE_PAUSE_SECONDS, progress=progress)
         verb = "would delete" if options["dry_run"] else "deleted"
         self.stdout.write(self.style.SUCCESS(f"{verb} {total} usage-log rows older than {cutoff:%Y-%m-%d %H:%M:%S} UTC"))
