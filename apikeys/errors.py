@@ -12,7 +12,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connections
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
-from rest_framework.response import Response
 
 from .context import key_context
 
@@ -95,7 +94,10 @@ def django_validation_to_drf(exc: DjangoValidationError) -> exceptions.Validatio
     return exceptions.ValidationError(detail)
 
 
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+_COMPACT = {"ensure_ascii": False, "separators": (",", ":")}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse | None:
     """DRF's exception handler, answering in the envelope and noting the code for the log."""
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -119,7 +121,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if request is not None:
         key_context(request).error_code = body["error"]["code"]
     _set_rollback()
-    response = Response(body, status=exc.status_code, headers=headers)
+    # Errors are always JSON, whatever the client asked for: a plain response skips content
+    # negotiation and the renderer, which refusals would otherwise pay for on every request.
+    response = JsonResponse(body, status=exc.status_code, headers=headers, json_dumps_params=_COMPACT)
     # The usage log records every API error with its code; Django's request logger would
     # repeat each refused request on stderr.
     response._has_been_logged = True
@@ -146,5 +150,5 @@ def _code_for(exc: exceptions.APIException) -> str:
 def json_error_response(request: HttpRequest, code: str, status_code: int) -> JsonResponse:
     """An envelope response for errors raised outside DRF views (unknown URLs, crashes)."""
     key_context(request).error_code = code
-    return JsonResponse(error_body(code, _MESSAGES.get(code, code)), status=status_code)
+    return JsonResponse(error_body(code, _MESSAGES.get(code, code)), status=status_code, json_dumps_params=_COMPACT)
 

@@ -62,12 +62,6 @@ class UsageLogExportView(APIView):
     filter_backends = [DjangoFilterBackend]
     filterset_class = UsageLogFilter
 
-    def handle_exception(self, exc: Exception):  # type: ignore[no-untyped-def]
-        # Errors are JSON in the envelope even when the client asked for CSV.
-        response = super().handle_exception(exc)
-        self.request.accepted_renderer, self.request.accepted_media_type = JSONRenderer(), "application/json"
-        return response
-
     @extend_schema(
         responses={(200, "text/csv"): OpenApiResponse(response=OpenApiTypes.STR, description="CSV of the filtered logs")},
         filters=True, operation_id="usage_logs_export",
