@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -240,41 +241,56 @@ def address_range(text: str) -> tuple[str, str] | None:
     return sortable_key(address.version, first), sortable_key(address.version, last)
 
 
+Segments = tuple[tuple[int, ...], tuple[Any, ...]]
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledAllowlist:
-    """An allowlist compiled to integer ranges, most specific first, per IP version.
+    """An allowlist compiled to disjoint address segments, per IP version.
 
-    Each range is ``(first, last, entry_id)``. An empty allowlist allows every address.
+    Each version holds the sorted first addresses of its segments and, for each segment, the
+    payload of the most specific entry covering it (``None`` for a gap). A match is one binary
+    search, whatever the number and shape of the entries. An empty allowlist allows every address.
     """
 
-    v4: tuple[tuple[int, int, Any], ...] = ()
-    v6: tuple[tuple[int, int, Any], ...] = ()
+    v4: Segments = ((), ())
+    v6: Segments = ((), ())
 
     @property
     def unrestricted(self) -> bool:
-        return not self.v4 and not self.v6
+        return not self.v4[0] and not self.v6[0]
 
     def match(self, address: ClientAddress | None) -> Any:
         """Return the payload of the most specific entry containing ``address``, else ``None``."""
         if address is None:
             return None
-        value = address.value
-        for first, last, entry_id in self.v4 if address.version == 4 else self.v6:
-            if first <= value <= last:
-                return entry_id
-        return None
+        starts, payloads = self.v4 if address.version == 4 else self.v6
+        index = bisect_right(starts, address.value) - 1
+        return payloads[index] if index >= 0 else None
+
+
+def _segments(ranges: list[tuple[int, int, int, Any]]) -> Segments:
+    """Cut ``(prefixlen, first, last, payload)`` ranges into disjoint, most-specific segments."""
+    bounds = sorted({first for _, first, _, _ in ranges} | {last + 1 for _, _, last, _ in ranges})
+    payloads = []
+    for start in bounds:
+        best: tuple[int, Any] | None = None
+        for prefixlen, first, last, payload in ranges:
+            if first <= start <= last and (best is None or prefixlen > best[0]):
+                best = (prefixlen, payload)
+        payloads.append(None if best is None else best[1])
+    return tuple(bounds), tuple(payloads)
 
 
 def compile_allowlist(entries: Iterable[tuple[Any, str]]) -> CompiledAllowlist:
     """Compile ``(payload, cidr)`` pairs of canonical entries, once per change.
 
-    :meth:`CompiledAllowlist.match` returns the payload of the matching entry.
+    :meth:`CompiledAllowlist.match` returns the payload of the matching entry; of equal
+    entries, the first wins.
     """
     ranges: dict[int, list[tuple[int, int, int, Any]]] = {4: [], 6: []}
-    for entry_id, cidr in entries:
+    for payload, cidr in entries:
         network = ipaddress.ip_network(cidr)
         first = int(network.network_address)
-        ranges[network.version].append((-network.prefixlen, first, first + network.num_addresses - 1, entry_id))
-    ordered = {version: tuple((first, last, entry_id) for _, first, last, entry_id in sorted(items, key=lambda r: (r[0], r[1])))
-               for version, items in ranges.items()}
-    return CompiledAllowlist(v4=ordered[4], v6=ordered[6])
+        ranges[network.version].append((network.prefixlen, first, first + network.num_addresses - 1, payload))
+    return CompiledAllowlist(v4=_segments(ranges[4]), v6=_segments(ranges[6]))
