@@ -2,7 +2,6 @@
 the allowlist. Each step fails with its own code (SPEC §3)."""
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +17,7 @@ from .context import KeyContext, key_context
 from .errors import ApiError
 from .keycache import KeyRecord
 from .models import AllowlistMode
-from .secrets import hash_key, parse_key, prefix_of
+from .secrets import digest_matches, hash_key, parse_key, prefix_of
 
 INVALID_API_KEY = "INVALID_API_KEY"
 API_KEY_REVOKED = "API_KEY_REVOKED"
@@ -54,11 +53,11 @@ class KeyAuthenticationFailed(exceptions.AuthenticationFailed):
 
 
 def _verify(record: KeyRecord, digest: str) -> bool:
-    if hmac.compare_digest(digest, record.secret_hash):
+    if digest_matches(digest, record.secret_hash):
         return True
     return bool(
         record.previous_secret_hash and record.previous_expires_at and record.previous_expires_at > timezone.now()
-        and hmac.compare_digest(digest, record.previous_secret_hash)
+        and digest_matches(digest, record.previous_secret_hash)
     )
 
 

@@ -83,6 +83,11 @@ def hash_key(full: str) -> str:
     return hashlib.sha256(full.encode()).hexdigest()
 
 
+def digest_matches(digest: str, stored_hash: str) -> bool:
+    """Compare a key's hash with a stored one in constant time."""
+    return hmac.compare_digest(digest, stored_hash)
+
+
 def verify_key(full: str, stored_hash: str) -> bool:
     """Compare the key's hash with ``stored_hash`` in constant time."""
-    return hmac.compare_digest(hash_key(full), stored_hash)
+    return digest_matches(hash_key(full), stored_hash)

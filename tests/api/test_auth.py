@@ -250,3 +250,21 @@ def test_session_user_reaches_management_endpoints_but_needs_csrf(user, make_key
     assert response.status_code == 403
     assert error(response)["code"] == "PERMISSION_DENIED"
     assert "CSRF" in error(response)["message"]
+
+
+def test_the_secret_is_compared_in_constant_time(user, make_key, api, monkeypatch):
+    import hmac
+
+    from apikeys import secrets as secrets_module
+    from apikeys.secrets import generate_key
+
+    key, _ = make_key(user)
+    calls = []
+
+    def spy(a, b):
+        calls.append((a, b))
+        return hmac.compare_digest(a, b)
+
+    monkeypatch.setattr(secrets_module.hmac, "compare_digest", spy)
+    assert api(generate_key(key.prefix)).get("/api/v1/whoami").status_code == 401
+    assert any(stored == key.secret_hash for _, stored in calls)
