@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Any
 
 import django_filters
+from django_filters.fields import IsoDateTimeField
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -74,6 +76,23 @@ class ClientIpFilter(InclusiveRangeFilter):
     field_class = ClientIpField
 
 
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time, turned to UTC: any offset Python accepts, the database accepts too."""
+
+    def clean(self, value: Any) -> datetime | None:
+        moment = super().clean(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(timezone.utc)
+        except (OverflowError, ValueError):
+            raise ValidationError("Enter a date and time between the years 1 and 9999.", code="invalid") from None
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
+
+
 class UsageLogFilter(django_filters.FilterSet):
     """Filters: api_key, method, status_code, decision, blocked, client_ip, since, until."""
 
@@ -83,8 +102,8 @@ class UsageLogFilter(django_filters.FilterSet):
     decision = django_filters.ChoiceFilter(choices=Decision.choices, label="Decision")
     blocked = django_filters.BooleanFilter(method="filter_blocked", label="Blocked only", widget=forms.CheckboxInput)
     client_ip = ClientIpFilter(field_name="client_ip_key", label="Client IP or range")
-    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte", label="Since")
-    until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt", label="Until")
+    since = UtcDateTimeFilter(field_name="timestamp", lookup_expr="gte", label="Since")
+    until = UtcDateTimeFilter(field_name="timestamp", lookup_expr="lt", label="Until")
 
     class Meta:
         model = UsageLog

@@ -137,3 +137,15 @@ def test_csv_cells_are_neutralised(user, make_key, api, agent, written):
 def test_bad_export_filter_is_400(traffic):
     _, client = traffic
     assert client.get("/api/v1/usage-logs/export?status_code=abc").status_code == 400
+
+
+@pytest.mark.parametrize("moment", ["6701-02-09T13:22:28-23:28", "2026-11-28T10:00:00+14:00", "0001-01-01T00:00:00+01:00"])
+def test_any_offset_python_accepts_is_a_valid_filter(traffic, moment):
+    _, client = traffic
+    from urllib.parse import quote
+
+    for path in ("/api/v1/usage-logs", "/api/v1/usage-logs/export"):
+        response = client.get(f"{path}?since={quote(moment)}")
+        assert response.status_code in {200, 400}
+        if response.status_code == 400:
+            assert response.json()["error"]["fields"]["since"][0]["code"] == "INVALID"
