@@ -12,6 +12,8 @@ from . import throttle
 
 LOCKED_OUT = "LOCKED_OUT"
 LOCKED_MESSAGE = "Too many failed sign-in attempts. Try again in 15 minutes."
+SIGN_IN_UNAVAILABLE = "SIGN_IN_UNAVAILABLE"
+UNAVAILABLE_MESSAGE = "Sign-in is briefly unavailable. Try again in a minute."
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
@@ -20,7 +22,11 @@ class ThrottledAuthenticationForm(AuthenticationForm):
     def clean(self) -> dict[str, Any]:
         address = get_client_ip(self.request) if self.request is not None else None
         subject = throttle.Subject(self.cleaned_data.get("username") or "", address.text if address else "unknown")
-        if throttle.is_locked(subject):
+        try:
+            locked = throttle.is_locked(subject)
+        except Exception:  # the shared cache is down: without the lockout, refuse rather than allow guessing
+            raise forms.ValidationError(UNAVAILABLE_MESSAGE, code=SIGN_IN_UNAVAILABLE) from None
+        if locked:
             raise forms.ValidationError(LOCKED_MESSAGE, code=LOCKED_OUT)
         try:
             cleaned = super().clean()

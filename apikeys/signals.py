@@ -12,9 +12,11 @@ from .models import ApiKey
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="apikeys-owner-changed")
-def owner_changed(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+def owner_changed(sender: Any, instance: Any, created: bool, update_fields: Any = None, **kwargs: Any) -> None:
     """A deactivated owner's keys must stop working on every process at once."""
     if created or not keycache.cache_is_shared():
         return
+    if update_fields is not None and "is_active" not in update_fields:
+        return  # e.g. the last_login stamp of every sign-in
     for prefix in ApiKey.objects.filter(owner_id=instance.pk).values_list("prefix", flat=True):
         keycache.invalidate(prefix)

@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.DocumentCSPMiddleware",
+    "config.middleware.CacheUnavailablePageMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

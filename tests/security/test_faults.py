@@ -121,3 +121,28 @@ def test_with_redis_gone_a_change_is_refused_rather_than_left_unannounced(settin
     assert key.revoked_at is None and key.events.filter(action="key.revoked").count() == 0
     with pytest.raises(Exception):
         services.key_revoke(key=key, actor=services.Actor(user_id=user.pk))
+
+
+def test_with_redis_gone_a_page_change_answers_503_and_changes_nothing(settings, user, make_key):
+    from django.test import Client
+
+    key, _ = make_key(user)
+    settings.CACHES = DEAD_REDIS
+    client = Client()
+    client.force_login(user)
+    response = client.post(f"/settings/developer/keys/{key.pk}/revoke/")
+    assert response.status_code == 503
+    assert "shared cache cannot be reached" in response.content.decode()
+    key.refresh_from_db()
+    assert key.revoked_at is None
+
+
+def test_with_redis_gone_sign_in_is_refused_with_a_message_not_a_crash(settings, user):
+    from django.test import Client
+
+    settings.CACHES = DEAD_REDIS
+    client = Client()
+    response = client.post("/accounts/login/", {"username": "alice", "password": "correct-horse-battery"})
+    assert response.status_code == 200
+    assert "Sign-in is briefly unavailable" in response.content.decode()
+    assert "_auth_user_id" not in client.session
