@@ -63,8 +63,6 @@ def test_exit_status_and_stderr_from_the_shell(user, tmp_path):
 
     from tests.servers import ROOT, database_url
 
-    if "sqlite" not in database_url():
-        pytest.skip("the shell run reads the SQLite test file; the in-process tests cover PostgreSQL")
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings", "DATABASE_URL": database_url()}
     done = subprocess.run([sys.executable, "manage.py", "create_api_key", "--user", "nobody", "--name", "x"],
                           cwd=ROOT, env=env, capture_output=True, text=True)
