@@ -1,6 +1,7 @@
 """The one place that records API requests, after the response is known."""
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,7 @@ from apikeys.usage import should_mark_used
 from .conf import conf
 from .recorder import recorder
 
+logger = logging.getLogger("keyfence.usagelogs")
 MAX_PATH = 2048
 MAX_USER_AGENT = 512
 _REJECTED = {401, 403}
@@ -78,8 +80,11 @@ class UsageLogMiddleware:
                 owner_id = user.pk
         now = timezone.now()
         if context.authenticated and response.status_code not in _REJECTED and should_mark_used(context.key_id, now):
-            key_mark_used(key_id=context.key_id, ip=address.text if address else None,
-                          entry_id=context.matched_entry_id, now=now)
+            try:
+                key_mark_used(key_id=context.key_id, ip=address.text if address else None,
+                              entry_id=context.matched_entry_id, now=now)
+            except Exception as exc:  # bookkeeping must never turn an answer into a 500
+                logger.warning("Could not record the use of key %s: %s", context.key_prefix, exc)
         recorder.record({
             "timestamp": now,
             "owner_id": owner_id,

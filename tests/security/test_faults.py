@@ -146,3 +146,16 @@ def test_with_redis_gone_sign_in_is_refused_with_a_message_not_a_crash(settings,
     assert response.status_code == 200
     assert "Sign-in is briefly unavailable" in response.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+def test_a_failing_last_used_write_does_not_change_the_answer(user, make_key, api, monkeypatch):
+    from django.db import OperationalError
+
+    def locked(**kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr("usagelogs.middleware.key_mark_used", locked)
+    _, secret = make_key(user)
+    response = api(secret).get("/api/v1/whoami")
+    assert response.status_code == 200
+    assert UsageLog.objects.filter(status_code=200).count() == 1
