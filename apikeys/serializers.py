@@ -123,7 +123,9 @@ class KeyUpdateSerializer(StrictSerializer):
 
 
 class KeyRollSerializer(StrictSerializer):
-    grace_seconds = serializers.IntegerField(required=False, default=0, min_value=0, max_value=7 * 24 * 3600)
+    # The range (0 to KEYFENCE_MAX_ROLL_GRACE_SECONDS) is the service's rule: INVALID_GRACE.
+    grace_seconds = serializers.IntegerField(required=False, default=0,
+                                             help_text="Seconds the old secret keeps working: 0 to 7 days.")
 
 
 class AllowlistSerializer(serializers.Serializer):
