@@ -2,12 +2,13 @@
 the allowlist. Each step fails with its own code (SPEC §3)."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db.models import Model
 from django.utils import timezone
-from django.utils.functional import SimpleLazyObject
+from django.utils.functional import SimpleLazyObject, empty
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
@@ -61,10 +62,77 @@ def _verify(record: KeyRecord, digest: str) -> bool:
     )
 
 
-def _lazy_owner(owner_id: int) -> Any:
-    # The owner row is loaded only if a view reads it, which keeps the hot path at one query.
-    loader: Callable[[], Any] = lambda: get_user_model()._default_manager.get(pk=owner_id)  # noqa: E731
-    return SimpleLazyObject(loader)
+def _load_owner(owner_pk: Any) -> Any:
+    return get_user_model()._default_manager.get(pk=owner_pk)
+
+
+class KeyOwner(SimpleLazyObject):
+    """The key's owner as ``request.user``, read from the database only when a view needs it.
+
+    The key's row already says who the owner is and that they are active, so truth,
+    ``is_authenticated``, ``is_anonymous``, ``is_active``, ``pk``, ``id``, equality with a user
+    and hashing answer without a query: DRF's ``IsAuthenticated`` and throttles read nothing
+    more. Any other attribute (``username``, ``is_staff``, ``isinstance``) loads the user once,
+    and from then on everything, these included, comes from the loaded user.
+    """
+
+    def __init__(self, owner_pk: Any) -> None:
+        self.__dict__["_owner_pk"] = owner_pk
+        super().__init__(partial(_load_owner, owner_pk))
+
+    def _user(self) -> Any:
+        if self._wrapped is empty:
+            self._setup()
+        return self._wrapped
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True if self._wrapped is empty else self._wrapped.is_authenticated
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False if self._wrapped is empty else self._wrapped.is_anonymous
+
+    @property
+    def is_active(self) -> bool:
+        # Authentication refuses a key whose owner is inactive, so an unloaded owner is active.
+        return True if self._wrapped is empty else self._wrapped.is_active
+
+    @property
+    def pk(self) -> Any:
+        return self._owner_pk if self._wrapped is empty else self._wrapped.pk
+
+    @property
+    def id(self) -> Any:
+        if self._wrapped is empty and get_user_model()._meta.pk.attname == "id":
+            return self._owner_pk
+        return self._user().id
+
+    def __bool__(self) -> bool:
+        return True if self._wrapped is empty else bool(self._wrapped)
+
+    def __eq__(self, other: object) -> bool:
+        # As Model.__eq__: the same concrete model and primary key.
+        if self._wrapped is not empty:
+            return self._wrapped == other
+        if isinstance(other, KeyOwner):
+            return self._owner_pk == other.pk
+        if not isinstance(other, Model):
+            return NotImplemented
+        concrete = get_user_model()._meta.concrete_model
+        return other._meta.concrete_model is concrete and self._owner_pk == other.pk
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return hash(self._owner_pk if self._wrapped is empty else self._wrapped)
+
+
+def _owner_pk_of(owner_id: Any) -> Any:
+    # The row is read with a raw cursor; a non-integer primary key (a UUID) comes back as text.
+    return owner_id if type(owner_id) is int else get_user_model()._meta.pk.to_python(owner_id)
 
 
 def check_allowlist(record: KeyRecord, request: Any, context: KeyContext) -> None:
@@ -90,7 +158,8 @@ def check_allowlist(record: KeyRecord, request: Any, context: KeyContext) -> Non
 class ApiKeyAuthentication(BaseAuthentication):
     """Authenticate with an API key and enforce its IP allowlist.
 
-    Returns ``(owner, record)``: ``request.auth`` is the key's :class:`KeyRecord`.
+    Returns ``(owner, record)``: ``request.user`` is a :class:`KeyOwner`, ``request.auth`` the
+    key's :class:`KeyRecord`.
     """
 
     def authenticate(self, request: Any) -> tuple[Any, KeyRecord] | None:
@@ -117,7 +186,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise KeyAuthenticationFailed(API_KEY_EXPIRED)
         check_allowlist(record, request, context)
         context.authenticated = True
-        return _lazy_owner(record.owner_id), record
+        return KeyOwner(_owner_pk_of(record.owner_id)), record
 
     def authenticate_header(self, request: Any) -> str:
         return 'Bearer realm="api"'
