@@ -1,21 +1,30 @@
-"""Django admin for keys: entries inline, validated by the same rules; the secret shown once."""
+"""Django admin for keys: entries inline, validated by the same rules; the secret shown once.
+
+Keys are revoked, never deleted: their audit events keep them (a protected foreign key).
+"""
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
-from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.cache import add_never_cache_headers
 
 from . import services
 from .client_ip import get_client_ip
 from .conf import conf
 from .forms import validate_rows
 from .models import AllowlistEntry, ApiKey, AuditEvent
-from .networks import normalize_cidr, validate_label
+from .networks import find_overlaps, normalize_cidr, validate_label
+
+# The new secret waits here between the add form's redirect and the page that shows it once.
+NEW_SECRET_SESSION_KEY = "keyfence_admin_new_secret"
+OVERLAP_ADVICE = "That is allowed, but the wider entry already covers it."
 
 
 def _actor(request: HttpRequest) -> services.Actor:
@@ -27,6 +36,9 @@ class EntryAdminForm(forms.ModelForm):
     class Meta:
         model = AllowlistEntry
         fields = ["cidr", "label"]
+        # The inline table's column headings are not labels: name each input for assistive technology.
+        widgets = {"cidr": forms.TextInput(attrs={"aria-label": "IP address or CIDR"}),
+                   "label": forms.TextInput(attrs={"aria-label": "Label"})}
 
     def clean_cidr(self) -> str:
         return normalize_cidr(self.cleaned_data.get("cidr"))
@@ -36,6 +48,11 @@ class EntryAdminForm(forms.ModelForm):
 
 
 class EntryFormSet(forms.BaseInlineFormSet):
+    def add_fields(self, form: forms.Form, index: int | None) -> None:
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].widget.attrs["aria-label"] = "Delete this entry"
+
     def clean(self) -> None:
         if any(f.errors for f in self.forms):
             return
@@ -72,6 +89,9 @@ class ApiKeyAdminForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["scopes"].choices = [(name, name) for name in conf.all_scopes]
+        # The admin's split date and time inputs sit under one label that points at neither.
+        for widget, part in zip(getattr(self.fields["expires_at"].widget, "widgets", []), ("date", "time")):
+            widget.attrs["aria-label"] = f"Expires at: {part}"
 
 
 @admin.register(ApiKey)
@@ -91,11 +111,26 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def entry_count(self, obj: ApiKey) -> int:
         return obj._entries
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Audit events protect their key; revoking is how a key is taken out of use.
+        return False
+
     @admin.action(description="Revoke selected keys")
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        for key in queryset:
+        keys = list(queryset)
+        for key in keys:
             services.key_revoke(key=key, actor=_actor(request))
-        self.message_user(request, f"Revoked {queryset.count()} key(s).")
+        self.message_user(request, f"Revoked {len(keys)} key(s). Requests that use them now fail with "
+                                   "API_KEY_REVOKED.", messages.SUCCESS)
+
+    def get_urls(self) -> list[URLPattern]:
+        own = [
+            path("<path:object_id>/created/", self.admin_site.admin_view(self.created_view),
+                 name="apikeys_apikey_created"),
+            path("<path:object_id>/revoke/", self.admin_site.admin_view(self.revoke_view),
+                 name="apikeys_apikey_revoke"),
+        ]
+        return own + super().get_urls()
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: forms.ModelForm, change: bool) -> None:
         data = {name: form.cleaned_data.get(name) for name in ("name", "description", "scopes", "allowlist_mode", "expires_at")}
@@ -105,11 +140,13 @@ class ApiKeyAdmin(admin.ModelAdmin):
         key, full = services.key_create(owner_id=form.cleaned_data["owner"].pk, actor=_actor(request), **data)
         obj.__dict__.update({k: v for k, v in key.__dict__.items() if not k.startswith("_")})
         obj._state.adding = False
-        request._keyfence_new_key = full  # rendered once by response_add, never stored
+        request._keyfence_new_key = full  # response_add hands it to the page that shows it once
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
         if isinstance(formset, EntryFormSet):
             services.allowlist_replace(key=form.instance, actor=_actor(request), entries=formset.validated_entries)
+            for warning in find_overlaps(entry.cidr for entry in formset.validated_entries):
+                messages.warning(request, f"{warning['message']} {OVERLAP_ADVICE}")
             # The audit trail records the change; the admin's own history message stays short.
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         else:
@@ -119,15 +156,43 @@ class ApiKeyAdmin(admin.ModelAdmin):
         full = getattr(request, "_keyfence_new_key", None)
         if full is None:
             return super().response_add(request, obj, post_url_continue)
-        context = {**self.admin_site.each_context(request), "key": obj, "full_key": full, "opts": self.model._meta,
+        # Post/redirect/get: reloading the page that shows the secret must not post the form again.
+        request.session[NEW_SECRET_SESSION_KEY] = {"key_id": str(obj.pk), "secret": full}
+        return HttpResponseRedirect(reverse("admin:apikeys_apikey_created", args=[obj.pk]))
+
+    def created_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Show a new key's secret once: the session gives it up on the first display."""
+        key = self._get_key(request, object_id, self.has_view_or_change_permission)
+        pending = request.session.get(NEW_SECRET_SESSION_KEY) or {}
+        full = None
+        if pending.get("key_id") == str(key.pk):
+            full = request.session.pop(NEW_SECRET_SESSION_KEY)["secret"]
+        context = {**self.admin_site.each_context(request), "key": key, "full_key": full, "opts": self.model._meta,
                    "title": "API key created"}
         response = TemplateResponse(request, "admin/apikeys/key_created.html", context)
-        response["Cache-Control"] = "no-store"
+        add_never_cache_headers(response)
         return response
 
-    def delete_model(self, request: HttpRequest, obj: ApiKey) -> None:
-        services.key_revoke(key=obj, actor=_actor(request))
-        super().delete_model(request, obj)
+    def revoke_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Confirm, then revoke one key: what Delete would have meant, without losing its history."""
+        key = self._get_key(request, object_id, self.has_change_permission)
+        change_url = reverse("admin:apikeys_apikey_change", args=[key.pk])
+        if request.method == "POST":
+            services.key_revoke(key=key, actor=_actor(request))
+            self.message_user(request, f"{key.name} was revoked. Requests that use it now fail with API_KEY_REVOKED.",
+                              messages.SUCCESS)
+            return HttpResponseRedirect(change_url)
+        context = {**self.admin_site.each_context(request), "key": key, "opts": self.model._meta,
+                   "title": f"Revoke {key.name}", "change_url": change_url}
+        return TemplateResponse(request, "admin/apikeys/key_revoke.html", context)
+
+    def _get_key(self, request: HttpRequest, object_id: str, allowed: Any) -> ApiKey:
+        key = self.get_object(request, object_id)
+        if key is None:
+            raise Http404("No such API key.")
+        if not allowed(request, key):
+            raise PermissionDenied
+        return key
 
 
 class ReadOnlyAdminMixin:
