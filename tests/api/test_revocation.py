@@ -6,7 +6,7 @@ import pytest
 
 from apikeys import services
 from apikeys.networks import validate_allowlist
-from tests.servers import REDIS_URL, app_server, call, redis_available
+from tests.servers import REDIS_URL, app_server, call, redis_available, redis_caches
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.multiprocess]
 
@@ -16,9 +16,9 @@ def cache_mode(request, settings):
     if request.param == "redis":
         if not redis_available():
             if os.environ.get("KEYFENCE_REQUIRE_SERVICES"):
-                pytest.fail("Redis is required at 127.0.0.1:6379")
-            pytest.skip("Redis is not running at 127.0.0.1:6379")
-        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+                pytest.fail(f"Redis is required at {REDIS_URL}")
+            pytest.skip(f"Redis is not running at {REDIS_URL}")
+        settings.CACHES = redis_caches()
         return {"REDIS_URL": REDIS_URL}
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     return {"REDIS_URL": ""}
@@ -48,3 +48,35 @@ def test_allowlist_change_reaches_the_next_request_in_another_process(user, make
         services.allowlist_replace(key=key, actor=actor, entries=validate_allowlist([{"cidr": "127.0.0.1"}]))
         for _ in range(4):
             assert call(url, "/api/v1/whoami", secret)[0] == 200
+
+
+def test_deleting_a_key_or_its_owner_stops_the_key_on_the_next_request(user, other_user, make_key, cache_mode):
+    """Every way of deleting a key, or of deleting or deactivating its owner, reaches every worker."""
+    from django.contrib.auth import get_user_model
+
+    from apikeys.models import ApiKey
+
+    doomed = get_user_model().objects.create_user("doomed", "doomed@example.com", "yet-another-passphrase")
+    by_queryset = make_key(user, name="queryset delete")
+    by_instance = make_key(user, name="instance delete")
+    by_owner_deleted = make_key(doomed, name="owner deleted")
+    by_owner_deactivated = make_key(other_user, name="owner deactivated")
+    survivor = make_key(user, name="survivor")
+    # The admin's bulk delete is a queryset delete too (and staff may not delete audit events,
+    # so the admin refuses it for any key that has some).
+    keys = [by_queryset, by_instance, by_owner_deleted, by_owner_deactivated]
+
+    with app_server(workers=2, env=cache_mode) as url:
+        for _ in range(4):  # every worker has served, and cached, every key
+            for _, secret in [*keys, survivor]:
+                assert call(url, "/api/v1/whoami", secret)[0] == 200
+        ApiKey.objects.filter(pk=by_queryset[0].pk).delete()
+        by_instance[0].delete()
+        doomed.delete()  # its keys go by cascade
+        other_user.is_active = False
+        other_user.save()
+        for _ in range(4):
+            for _, secret in keys:
+                status, body = call(url, "/api/v1/whoami", secret)
+                assert (status, body["error"]["code"]) == (401, "INVALID_API_KEY")
+            assert call(url, "/api/v1/whoami", survivor[1])[0] == 200
