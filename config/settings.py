@@ -90,10 +90,14 @@ TEMPLATES = [
 
 
 def database_config(url: str | None) -> dict:
-    """Build the default database from DATABASE_URL; SQLite runs in WAL mode."""
+    """Build the default database from DATABASE_URL; SQLite runs in WAL mode.
+
+    Each thread keeps its connection for up to 60 s on every engine: reopening a SQLite file
+    costs more than a whole request. docs/PERFORMANCE.md says why that is safe.
+    """
     if not url:
         url = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-    config = dj_database_url.parse(url, conn_max_age=0 if url.startswith("sqlite") else 60)
+    config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = {
             "transaction_mode": "IMMEDIATE",
@@ -104,8 +108,6 @@ def database_config(url: str | None) -> dict:
         # one per test run, so that runs side by side do not clobber each other.
         default_test_path = Path(tempfile.gettempdir()) / f"keyfence-test-{os.getpid()}.sqlite3"
         config["TEST"] = {"NAME": os.environ.get("TEST_SQLITE_PATH", str(default_test_path))}
-    else:
-        config["CONN_HEALTH_CHECKS"] = True
     return config
 
 
