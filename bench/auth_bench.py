@@ -1,9 +1,10 @@
 """Time one DRF view behind each authentication design, in interleaved rounds, in one process.
 
     python bench/auth_bench.py [--database-url URL] [--redis-url URL] [--rounds N] [--per-round N]
+                               [--persistent-connections | --conn-max-age SECONDS]
 
 Prints the median microseconds per request of each variant, the ratios the targets are about,
-and the SQL statements per Keyfence request over 1,000 requests, the log writer's included.
+and the SQL statements per request over 1,000 requests, the log writer's included.
 """
 from __future__ import annotations
 
@@ -27,7 +28,10 @@ LABELS = {
     "token_log": "4 Token + synchronous log INSERT",
     "keyfence": "5 Keyfence, allowed (20 entries, log on)",
     "keyfence_blocked": "6 Keyfence, blocked (403)",
+    "keyfence_is_authenticated": "7 Keyfence + DRF IsAuthenticated, allowed",
 }
+# Query counts: the Keyfence variants, and Token for comparison.
+COUNTED = ("token", "keyfence", "keyfence_blocked", "keyfence_is_authenticated")
 EXPECTED = {"keyfence_blocked": 403}
 
 
@@ -45,6 +49,7 @@ def build_variants() -> dict[str, Callable[[], int]]:
         "token_log": make_request(PATHS["token_log"], ALLOWED_IP, token),
         "keyfence": make_request(PATHS["keyfence"], ALLOWED_IP, bearer),
         "keyfence_blocked": make_request(PATHS["keyfence"], BLOCKED_IP, bearer),
+        "keyfence_is_authenticated": make_request(PATHS["keyfence_is_authenticated"], ALLOWED_IP, bearer),
     }
     if keys.drf_api_key:
         variants["drf_api_key"] = make_request(PATHS["drf_api_key"], ALLOWED_IP,
@@ -101,11 +106,12 @@ def run(database_url: str, redis_url: str = "", rounds: int = 30, per_round: int
     medians = time_variants(variants, rounds, per_round)
     m = medians
     ratios = {"5/2": m["keyfence"] / m["token"], "5/4": m["keyfence"] / m["token_log"],
-              "6/5": m["keyfence_blocked"] / m["keyfence"], "5/1": m["keyfence"] / m["plain"]}
+              "6/5": m["keyfence_blocked"] / m["keyfence"], "5/1": m["keyfence"] / m["plain"],
+              "7/2": m["keyfence_is_authenticated"] / m["token"]}
     if "drf_api_key" in m:
         ratios["5/3"] = m["keyfence"] / m["drf_api_key"]
     counted = max(per_round * 10, 10)
-    queries = {name: queries_per_request(variants[name], counted) for name in ("keyfence", "keyfence_blocked")}
+    queries = {name: queries_per_request(variants[name], counted) for name in COUNTED}
     return {"database": connection.vendor, "cache": "redis" if redis_url else "locmem", "statuses": statuses,
             "conn_max_age": connection.settings_dict["CONN_MAX_AGE"],
             "median_us": medians, "ratios": ratios, "queries_per_request": queries, "queries_over": counted}
@@ -114,15 +120,14 @@ def run(database_url: str, redis_url: str = "", rounds: int = 30, per_round: int
 def report(result: dict) -> str:
     lines = [f"== requests through the WSGI handler: {result['database']}, cache {result['cache']}, "
              f"CONN_MAX_AGE {result['conn_max_age']}",
-             f"{'variant':<44}{'median µs':>10}{'× floor':>9}"]
+             f"{'variant':<46}{'median µs':>10}{'× floor':>9}"]
     floor = result["median_us"]["plain"]
     for name, value in result["median_us"].items():
-        lines.append(f"{LABELS[name]:<44}{value:>10.1f}{value / floor:>9.2f}")
+        lines.append(f"{LABELS[name]:<46}{value:>10.1f}{value / floor:>9.2f}")
     lines.append("ratios: " + "  ".join(f"{k} = {v:.2f}" for k, v in result["ratios"].items()))
     q = result["queries_per_request"]
-    lines.append(f"SQL statements per Keyfence request ({result['queries_over']:,} requests, all threads): "
-                 f"allowed {q['keyfence']:.3f}, "
-                 f"blocked {q['keyfence_blocked']:.3f}")
+    lines.append(f"SQL statements per request ({result['queries_over']:,} requests, all threads): "
+                 + ", ".join(f"{LABELS[name].split(' ', 1)[0]} = {count:.3f}" for name, count in q.items()))
     return "\n".join(lines)
 
 
@@ -132,12 +137,15 @@ def main() -> None:
     parser.add_argument("--redis-url", default="")
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--per-round", type=int, default=100)
-    parser.add_argument("--persistent-connections", action="store_true",
-                        help="keep database connections open between requests (CONN_MAX_AGE=None)")
+    connections = parser.add_mutually_exclusive_group()
+    connections.add_argument("--persistent-connections", action="store_true",
+                             help="never close database connections (CONN_MAX_AGE=None)")
+    connections.add_argument("--conn-max-age", type=int, default=-1,
+                             help="replace the configured CONN_MAX_AGE (0: a new connection per request)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args()
     result = run(args.database_url, args.redis_url, args.rounds, args.per_round,
-                 None if args.persistent_connections else -1)
+                 None if args.persistent_connections else args.conn_max_age)
     print(json.dumps(result) if args.json else report(result), flush=True)
 
 

@@ -1,6 +1,6 @@
 """The product's URLs plus one route per benchmarked design.
 
-The Keyfence route lies under the API prefix, so the usage-log middleware records it; the others
+The Keyfence routes lie under the API prefix, so the usage-log middleware records them; the others
 do not, as they bring their own logging or none.
 """
 from django.urls import path
@@ -12,5 +12,6 @@ from .views import VIEWS
 
 PATHS = {name: f"/bench/{name}" for name in VIEWS}
 PATHS["keyfence"] = "/api/bench/keyfence"
+PATHS["keyfence_is_authenticated"] = "/api/bench/keyfence_is_authenticated"
 
 urlpatterns = [path(p.lstrip("/"), VIEWS[name].as_view()) for name, p in PATHS.items()] + product_urlpatterns

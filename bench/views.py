@@ -61,8 +61,15 @@ class KeyfenceView(PlainView):
     permission_classes = [IsKeyOrSessionUser]
 
 
+class KeyfenceIsAuthenticatedView(PlainView):
+    """What most host projects write: the key class with DRF's own ``IsAuthenticated``."""
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [IsAuthenticated]
+
+
 VIEWS: dict[str, type[APIView]] = {"plain": PlainView, "token": TokenView, "token_log": TrackedTokenView,
-                                   "keyfence": KeyfenceView}
+                                   "keyfence": KeyfenceView, "keyfence_is_authenticated": KeyfenceIsAuthenticatedView}
 
 if "rest_framework_api_key" in settings.INSTALLED_APPS:
     from rest_framework_api_key.permissions import HasAPIKey

@@ -28,14 +28,22 @@ def run_bench(script: str, tmp_path: Path, *args: str) -> dict:
 
 def test_request_benchmark_answers_as_each_design_should(tmp_path):
     result = run_bench("auth_bench.py", tmp_path, "--rounds", "1", "--per-round", "3")
-    expected = {"plain": 200, "token": 200, "token_log": 200, "keyfence": 200, "keyfence_blocked": 403}
+    expected = {"plain": 200, "token": 200, "token_log": 200, "keyfence": 200, "keyfence_blocked": 403,
+                "keyfence_is_authenticated": 200}
     if HAS_DRF_API_KEY:
         expected["drf_api_key"] = 200
     assert result["statuses"] == expected
     assert set(result["median_us"]) == set(expected) and all(v > 0 for v in result["median_us"].values())
-    # One key lookup per request, plus the batched log inserts.
-    for name in ("keyfence", "keyfence_blocked"):
+    assert result["ratios"]["7/2"] > 0
+    # One key lookup per request, plus the batched log inserts; DRF's IsAuthenticated loads no owner.
+    for name in ("keyfence", "keyfence_blocked", "keyfence_is_authenticated"):
         assert 1.0 <= result["queries_per_request"][name] < 1.2, result["queries_per_request"]
+    assert result["conn_max_age"] == 60
+
+
+def test_request_benchmark_can_reconnect_on_every_request(tmp_path):
+    result = run_bench("auth_bench.py", tmp_path, "--rounds", "1", "--per-round", "3", "--conn-max-age", "0")
+    assert result["conn_max_age"] == 0 and result["statuses"]["keyfence_is_authenticated"] == 200
 
 
 @pytest.mark.parametrize(("address", "matches"), [(ALLOWED_IP, True), (BLOCKED_IP, False)], ids=["allowed", "blocked"])
