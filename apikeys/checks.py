@@ -33,4 +33,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
             errors.append(Error(f"KEYFENCE_{name} must be an integer from 0 to {limit}.", id="apikeys.E005"))
     if not isinstance(conf.all_scopes, dict):
         errors.append(Error("KEYFENCE_SCOPES must be a dict or list of scope names.", id="apikeys.E006"))
+    for name in ("CACHE_REVALIDATE_SECONDS", "CACHE_COOLDOWN_SECONDS"):
+        value = getattr(conf, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            errors.append(Error(f"KEYFENCE_{name} must be a positive number of seconds.", id="apikeys.E007"))
     return errors

@@ -25,6 +25,12 @@ DEFAULTS: dict[str, Any] = {
     "API_PREFIX": "/api/",
     "CACHE_ALIAS": "default",
     "CACHE_TIMEOUT": 300,
+    # A record from the shared cache is believed for at most this long after it was read from the
+    # database; then one request per process rereads the row. It bounds what a cache restored
+    # from an older snapshot, or a change that no signal announced, can get wrong.
+    "CACHE_REVALIDATE_SECONDS": 10,
+    # After the shared cache fails or times out, it is skipped for this long (see keycache).
+    "CACHE_COOLDOWN_SECONDS": 5,
     "LAST_USED_INTERVAL": 60,
     "MAX_ROLL_GRACE_SECONDS": 7 * 24 * 3600,
 }

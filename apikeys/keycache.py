@@ -4,13 +4,21 @@ With a per-process cache (the default local-memory backend) every request reads 
 one indexed query joined to the owner's ``is_active``, and reuses the record built for an
 identical row and the allowlist compiled for that row's ``version``. With a shared cache (Redis)
 each change replaces a version token after it commits; a request reads only that token and reuses
-the record it holds for it, so a change reaches every process on its very next request. If the
-shared cache fails, requests fall back to the database.
+the record it holds for it, so a change reaches every process on its very next request.
+
+Two things bound what the shared cache can get wrong. A record is trusted only until its
+revalidation deadline (``KEYFENCE_CACHE_REVALIDATE_SECONDS`` after it was read from the database),
+so a cache restored from an older snapshot, or a change made where no signal fires, is seen within
+that time. And a cache that fails or hangs opens a circuit breaker: for
+``KEYFENCE_CACHE_COOLDOWN_SECONDS`` requests read the database and changes are refused at once,
+instead of each waiting out the socket timeout.
 """
 from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -65,10 +73,51 @@ class KeyRecord:
     owner_active: bool
     allowlist: CompiledAllowlist
     token: str = ""
+    # Wall-clock time after which a shared-cache copy of this record is read again.
+    fresh_until: float = 0.0
 
 
 def _cache() -> Any:
     return caches[conf.CACHE_ALIAS]
+
+
+class CacheBreaker:
+    """Skip the shared cache for a cool-down after it fails.
+
+    A hung Redis would otherwise cost every request its socket timeout. While open, lookups read
+    the database and changes are refused at once; the first call after the cool-down probes the
+    cache again. ``open_until`` is 0 while closed, so the normal path reads one attribute and
+    takes no lock. A warning is logged when the breaker opens and when it closes, not per call.
+    """
+
+    def __init__(self) -> None:
+        self.open_until = 0.0
+        self._lock = threading.Lock()
+
+    def is_open(self) -> bool:
+        """True while the cool-down runs; False once it is over, so that the next call probes."""
+        until = self.open_until
+        return bool(until) and time.monotonic() < until
+
+    def failed(self, exc: BaseException) -> None:
+        """The cache failed: open (or, after a failed probe, re-open) for a cool-down."""
+        with self._lock:
+            opening = not self.open_until
+            self.open_until = time.monotonic() + max(float(conf.CACHE_COOLDOWN_SECONDS), 0.001)
+        if opening:
+            logger.warning("Shared cache unavailable (%s); reading keys from the database and refusing key "
+                           "changes for %ss at a time until it answers.", exc, conf.CACHE_COOLDOWN_SECONDS)
+
+    def succeeded(self) -> None:
+        """A probe reached the cache: close. Callers check ``open_until`` first."""
+        with self._lock:
+            closing = bool(self.open_until)
+            self.open_until = 0.0
+        if closing:
+            logger.warning("Shared cache reachable again; reading keys through it.")
+
+
+breaker = CacheBreaker()
 
 
 def cache_is_shared() -> bool:
@@ -109,6 +158,7 @@ def _settings_changed(*, setting: str, **kwargs: Any) -> None:
     # The answer above is remembered per process; a test that swaps the cache must reset it.
     if setting in ("CACHES", "KEYFENCE_CACHE_ALIAS"):
         _state.clear()
+        breaker.open_until = 0.0
 
 
 def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
@@ -167,6 +217,7 @@ def _record(prefix: str, row: tuple[Any, ...], token: str) -> KeyRecord:
         scopes=frozenset(scopes or ()), allowlist_mode=mode, expires_at=_aware(expires_at),
         revoked_at=_aware(revoked_at), version=int(version), last_used_at=_aware(last_used_at),
         owner_active=bool(owner_active), allowlist=_compiled_for(key_id, int(version)), token=token,
+        fresh_until=time.time() + float(conf.CACHE_REVALIDATE_SECONDS) if token else 0.0,
     )
 
 
@@ -189,54 +240,75 @@ def _load(prefix: str, token: str = "") -> KeyRecord | None:
 
 
 def _record_key(prefix: str) -> str:
-    return f"keyfence:key:{prefix}"
+    # "rec", not the former "key": records cached before ``fresh_until`` existed are never read.
+    return f"keyfence:rec:{prefix}"
 
 
 def _version_key(prefix: str) -> str:
     return f"keyfence:ver:{prefix}"
 
 
+def is_current(record: KeyRecord | None, token: Any, now: float) -> bool:
+    """Whether a cached record may answer: made under the current token, and not past its deadline.
+
+    The token alone is not enough: a cache restored from an older snapshot brings back an old
+    token together with the record made under it. The deadline bounds how long that, or any
+    other stale copy, can be believed.
+    """
+    return record is not None and record.token == token and now < record.fresh_until
+
+
 def get_record(prefix: str) -> KeyRecord | None:
     """The current record for ``prefix``, or ``None`` if no key has it."""
-    if not cache_is_shared():
+    if not cache_is_shared() or (breaker.open_until and breaker.is_open()):
         return _load(prefix)
     cache = _cache()
     try:
         token = _read(cache, _version_key(prefix))
         if token is not None:
+            now = time.time()
             record = _by_token.get(prefix)
-            if record is not None and record.token == token:
-                return record
-            record = _read(cache, _record_key(prefix))
-            if record is not None and record.token == token:
-                _remember(_by_token, prefix, record)
-                return record
-    except Exception:
-        logger.warning("Shared cache unavailable; reading key %s from the database.", prefix)
+            if not is_current(record, token, now):
+                record = _read(cache, _record_key(prefix))
+                if is_current(record, token, now):
+                    _remember(_by_token, prefix, record)
+                else:
+                    record = None
+    except Exception as exc:
+        breaker.failed(exc)
         return _load(prefix)
+    if breaker.open_until:
+        breaker.succeeded()
+    if token is not None and record is not None:
+        return record
     return _load_shared(cache, prefix, token)
 
 
 def _load_shared(cache: Any, prefix: str, token: str | None) -> KeyRecord | None:
+    """Read the row and cache it under the current token, with a fresh revalidation deadline."""
     if token is None:
         token = uuid.uuid4().hex
         try:
             if not cache.add(_version_key(prefix), token, timeout=None):
                 return _load(prefix)
-        except Exception:
+        except Exception as exc:
+            breaker.failed(exc)
             return _load(prefix)
     record = _load(prefix, token)
-    if record is not None:
-        _remember(_by_token, prefix, record)
-        try:
-            cache.set(_record_key(prefix), record, timeout=conf.CACHE_TIMEOUT)
-        except Exception:
-            logger.warning("Could not cache key %s.", prefix)
+    if record is None:
+        _by_token.pop(prefix, None)
+        return None
+    _remember(_by_token, prefix, record)
+    try:
+        cache.set(_record_key(prefix), record, timeout=conf.CACHE_TIMEOUT)
+    except Exception as exc:
+        breaker.failed(exc)
     return record
 
 
 def _replace_token(prefix: str) -> None:
     _cache().set(_version_key(prefix), uuid.uuid4().hex, timeout=None)
+    _by_token.pop(prefix, None)
 
 
 def invalidate(prefix: str) -> None:
@@ -244,20 +316,27 @@ def invalidate(prefix: str) -> None:
 
     The token is replaced before the commit, so a failing cache aborts the change (with
     :class:`CacheUnavailable`) rather than leave a stale record behind, and again after the
-    commit, so that a record cached from the old row in between is never used.
+    commit, so that a record cached from the old row in between is never used. While the
+    breaker is open the change is refused at once, without waiting on the cache.
     """
     if not cache_is_shared():
         return
+    if breaker.is_open():
+        raise CacheUnavailable()
     try:
         _replace_token(prefix)
     except Exception as exc:
+        breaker.failed(exc)
         logger.error("Shared cache unavailable; the change to key %s is refused: %s", prefix, exc)
         raise CacheUnavailable() from exc
+    if breaker.open_until:
+        breaker.succeeded()
 
     def after_commit() -> None:
         try:
             _replace_token(prefix)
-        except Exception:
+        except Exception as exc:
+            breaker.failed(exc)
             logger.error("Could not invalidate cached key %s after commit.", prefix)
 
     transaction.on_commit(after_commit)

@@ -2,6 +2,11 @@
 
 This module is the only place that reads environment variables. Every variable is optional;
 see the README for the list. With DEBUG off, SECRET_KEY and ALLOWED_HOSTS must be given.
+
+Variables may also come from an env file: ``ENV_FILE`` names it, and ``.env`` beside
+``manage.py`` is the default (``make run`` writes one with ``DEBUG=1`` for local work). The real
+environment wins over the file. The WSGI entry point reads no file unless ``ENV_FILE`` is set,
+so a server keeps ``DEBUG`` off unless it is told otherwise.
 """
 from __future__ import annotations
 
@@ -11,8 +16,13 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+ENV_FILE = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
+if ENV_FILE:
+    load_dotenv(ENV_FILE, override=False)
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -58,6 +68,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "usagelogs.middleware.UsageLogMiddleware",
+    "config.middleware.TrustedProxySchemeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -149,6 +160,11 @@ STORAGES = {
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "developer"
 LOGOUT_REDIRECT_URL = "login"
+
+# Origins whose unsafe requests pass the CSRF check besides the request's own, comma-separated
+# with scheme and port, e.g. https://keys.example.com:8443. Needed when the proxy in front
+# rewrites the Host header (nginx's $host drops the port).
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG
