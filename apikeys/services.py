@@ -140,7 +140,11 @@ def key_update(*, key: ApiKey, actor: Actor, **changes: Any) -> ApiKey:
 
 @transaction.atomic
 def key_revoke(*, key: ApiKey, actor: Actor) -> ApiKey:
-    """Revoke a key at once, on every process; revoking twice changes nothing."""
+    """Revoke a key at once, on every process; revoking twice changes nothing in the database.
+
+    Revoking a revoked key still replaces its cache token: a shared cache restored from an older
+    snapshot may be serving the key as active, and this makes every process reread the row.
+    """
     key = _lock(key)
     if key.revoked_at is None:
         before = _key_snapshot(key)
@@ -148,6 +152,8 @@ def key_revoke(*, key: ApiKey, actor: Actor) -> ApiKey:
         key.save(update_fields=["revoked_at"])
         _audit(key, actor, AuditAction.KEY_REVOKED, before, _key_snapshot(key))
         _touch(key)
+    else:
+        keycache.invalidate(key.prefix)
     return key
 
 
