@@ -1,4 +1,5 @@
-# Keyfence: `make run` serves the app with a demo account; `make test` runs the whole suite.
+# Keyfence: `make run` serves the app with a demo account; `make test` runs the whole suite;
+# `make serve` runs the production server with the environment it is given.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,8 +7,12 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# make run DEMO=1 creates the demo account even when DATABASE_URL names another database.
+DEMO ?=
+# make serve reads only its environment, plus the file ENV_FILE names, if any.
+ENV_FILE ?=
 
-.PHONY: install run test bench screenshots clean
+.PHONY: install run serve test bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,10 +22,23 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: install
-	DEBUG=1 $(BIN)/python manage.py migrate --noinput
-	DEBUG=1 $(BIN)/python manage.py keyfence_demo --url http://$(HOST):$(PORT)
-	DEBUG=1 $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
+# Local settings for manage.py in any shell of this checkout; servers started by `make serve`
+# (or gunicorn) never read this file.
+.env:
+	printf '%s\n' '# Written by make run for local development; manage.py reads it, make serve does not.' \
+		'DEBUG=1' > .env
+
+run: install .env
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py keyfence_demo --url http://$(HOST):$(PORT) $(if $(DEMO),--force)
+	$(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
+
+# Production: static files, migrations, then gunicorn on BIND (default 127.0.0.1:8000) with
+# WEB_CONCURRENCY workers. DEBUG stays off unless the environment turns it on.
+serve: install
+	ENV_FILE="$(ENV_FILE)" $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	ENV_FILE="$(ENV_FILE)" $(BIN)/python manage.py migrate --noinput
+	ENV_FILE="$(ENV_FILE)" exec $(BIN)/gunicorn -c config/gunicorn.conf.py config.wsgi
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

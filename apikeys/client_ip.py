@@ -62,11 +62,23 @@ def _is_port(text: str) -> bool:
     return _PORT.fullmatch(text) is not None and int(text) <= 65535
 
 
+def _is_trusted(peer: ClientAddress | None, proxies: CompiledAllowlist) -> bool:
+    return peer is not None and not proxies.unrestricted and proxies.match(peer) is not None
+
+
+def peer_is_trusted_proxy(meta: Mapping[str, Any]) -> bool:
+    """Whether the request's peer (``REMOTE_ADDR``) is one of ``KEYFENCE_TRUSTED_PROXIES``.
+
+    The one trust rule for anything a proxy reports: the client IP here, the scheme elsewhere.
+    """
+    return _is_trusted(parse_client_address(str(meta.get("REMOTE_ADDR") or "")), trusted_proxies())
+
+
 def client_ip_from_meta(meta: Mapping[str, Any]) -> ClientAddress | None:
     """Find the client address from a WSGI environ; ``None`` means unknown."""
     peer = parse_client_address(str(meta.get("REMOTE_ADDR") or ""))
     proxies = trusted_proxies()
-    if peer is None or proxies.unrestricted or proxies.match(peer) is None:
+    if not _is_trusted(peer, proxies):
         return peer
     header = meta.get(conf.client_ip_header_meta)
     if not header or len(header) > MAX_HEADER_LENGTH:

@@ -8,6 +8,13 @@ Only SIGKILL or a crash loses rows: at most the last flush interval (1 s by defa
 import os
 import sys
 
+from dotenv import load_dotenv
+
+# The env file the operator named (ENV_FILE), read here too, so that BIND and WEB_CONCURRENCY
+# may live in it beside the app's settings; the environment wins, as in config/settings.py.
+if os.environ.get("ENV_FILE"):
+    load_dotenv(os.environ["ENV_FILE"], override=False)
+
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Longer than a worst-case final flush: a batch write retried against a slow database.

@@ -1,6 +1,8 @@
 """Settings for the test suite: the production settings with test-only defaults."""
 import os
 
+# The suite sees only its own environment, never a developer's .env.
+os.environ["ENV_FILE"] = ""
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost,[::1]")
 
