@@ -5,18 +5,22 @@ from a dotted field path to a list of ``{"code", "message"}``.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import connections
+from django.db import InterfaceError, OperationalError, connections
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 
 from .context import key_context
 
+logger = logging.getLogger("keyfence.errors")
+
 NOT_FOUND = "NOT_FOUND"
 VALIDATION_ERROR = "VALIDATION_ERROR"
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
 _CODES = {
     exceptions.NotAuthenticated: "NOT_AUTHENTICATED",
@@ -33,6 +37,7 @@ _MESSAGES = {
     NOT_FOUND: "Not found.",
     "BAD_REQUEST": "The request could not be read; it may be too large.",
     "SERVER_ERROR": "The server failed to handle this request.",
+    SERVICE_UNAVAILABLE: "The service cannot reach its database just now. Try again in a moment.",
 }
 
 
@@ -54,6 +59,18 @@ class CacheUnavailable(ApiError):
             "The change was not applied: the shared cache cannot be reached to tell every server. Try again.",
             503,
         )
+
+
+class ServiceUnavailable(ApiError):
+    """The database cannot be reached: a passing outage, not a fault in the request or the code."""
+
+    def __init__(self) -> None:
+        super().__init__(SERVICE_UNAVAILABLE, _MESSAGES[SERVICE_UNAVAILABLE], 503)
+
+
+def is_database_outage(exc: BaseException | None) -> bool:
+    """Whether ``exc`` says the database cannot be reached (connection refused, lost, closed)."""
+    return isinstance(exc, (OperationalError, InterfaceError))
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -105,6 +122,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse |
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, DjangoValidationError):
         exc = django_validation_to_drf(exc)
+    elif is_database_outage(exc):
+        logger.error("Database unavailable: %s", exc)
+        exc = ServiceUnavailable()
     if not isinstance(exc, exceptions.APIException):
         return None
     headers = {}

@@ -1,11 +1,14 @@
 """Keyfence URLs: the settings pages, the REST API under /api/v1, its docs, and the admin."""
+import sys
+
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
+from django.template import loader
 from django.urls import include, path
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from apikeys.errors import json_error_response
+from apikeys.errors import SERVICE_UNAVAILABLE, is_database_outage, json_error_response
 
 api_v1 = [
     path("", include("apikeys.urls")),
@@ -37,9 +40,27 @@ def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
+    if is_database_outage(sys.exc_info()[1]):
+        return database_unavailable(request)
     if _is_api(request):
         return json_error_response(request, "SERVER_ERROR", 500)
     return defaults.server_error(request)
+
+
+DATABASE_UNAVAILABLE_PAGE = {
+    "title": "Service unavailable",
+    "heading": "Keyfence is briefly unavailable",
+    "message": "It cannot reach its database just now. Try again in a moment.",
+}
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """503 while the database cannot be reached: the envelope under /api/, a plain page elsewhere."""
+    if _is_api(request):
+        return json_error_response(request, SERVICE_UNAVAILABLE, 503)
+    # Rendered without the request, so that no context processor reads the user or the session:
+    # both live in the database that just failed.
+    return HttpResponse(loader.render_to_string("503.html", DATABASE_UNAVAILABLE_PAGE), status=503)
 
 
 def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
