@@ -1,11 +1,15 @@
 """gunicorn settings: ``gunicorn -c config/gunicorn.conf.py config.wsgi``.
 
 Usage logs are queued in memory and written in batches (usagelogs/recorder.py). A worker that
-stops on SIGTERM (graceful), SIGINT or SIGQUIT (quick), on ``max_requests`` or after a timeout
-writes its queue in ``worker_exit`` before it goes; an ``atexit`` handler is the second line.
-Only SIGKILL or a crash loses rows: at most the last flush interval (1 s by default).
+stops on SIGTERM, SIGINT or SIGQUIT, on ``max_requests`` or after a timeout writes its queue in
+``worker_exit`` before it goes; an ``atexit`` handler is the second line. Only SIGKILL or a crash
+loses rows: at most the last flush interval (1 s by default).
+
+All three signals stop a worker gracefully: the request in flight finishes, is answered and is
+logged; the arbiter still kills a worker that has not gone after ``graceful_timeout``.
 """
 import os
+import signal
 import sys
 
 from dotenv import load_dotenv
@@ -19,6 +23,19 @@ bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Longer than a worst-case final flush: a batch write retried against a slow database.
 graceful_timeout = 20
+
+
+def post_worker_init(worker):  # noqa: ANN001
+    """Make SIGQUIT and SIGINT stop the worker after its current request, as SIGTERM does.
+
+    gunicorn's worker answers them with ``sys.exit()`` from the signal handler, which raises
+    SystemExit inside the request being handled: the sync worker catches it and sends its own 500
+    page, and the usage-log middleware never sees the request. ``handle_exit`` only marks the
+    worker as no longer alive, so it leaves its loop once the request has been answered.
+    """
+    for stop_signal in (signal.SIGQUIT, signal.SIGINT):
+        signal.signal(stop_signal, worker.handle_exit)
+        signal.siginterrupt(stop_signal, False)
 
 
 def worker_exit(server, worker):  # noqa: ANN001, ARG001
