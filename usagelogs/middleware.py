@@ -1,7 +1,6 @@
 """The one place that records API requests, after the response is known."""
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -11,22 +10,16 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from apikeys import keycache
-from apikeys.authentication import read_presented_key
 from apikeys.client_ip import get_client_ip
-from apikeys.context import key_context
 from apikeys.networks import sortable_key
-from apikeys.secrets import prefix_of
-from apikeys.services import key_mark_used
-from apikeys.usage import should_mark_used
+from apikeys.request import identify_key
+from apikeys.usage import record_use
 
 from .conf import conf
 from .recorder import recorder
 
-logger = logging.getLogger("keyfence.usagelogs")
 MAX_PATH = 2048
 MAX_USER_AGENT = 512
-_REJECTED = {401, 403}
 
 
 _snapshot: dict[str, tuple[str, tuple[str, ...]]] = {}
@@ -64,27 +57,15 @@ class UsageLogMiddleware:
         return response
 
     def _record(self, request: HttpRequest, response: HttpResponse, elapsed_ms: float) -> None:
-        context = key_context(request)
+        context = identify_key(request)
         address = get_client_ip(request)
-        if not context.key_prefix and not context.authenticated:
-            # Authentication never ran (an unknown URL, say): name the key that was presented.
-            context.key_prefix = prefix_of(read_presented_key(request) or "") or ""
-        if context.key_id is None and context.key_prefix:
-            record = keycache.get_record(context.key_prefix)
-            if record is not None:
-                context.key_id, context.owner_id = record.id, record.owner_id
         owner_id = context.owner_id
         if owner_id is None:
             user = getattr(request, "user", None)
             if user is not None and getattr(user, "is_authenticated", False) and not context.key_prefix:
                 owner_id = user.pk
         now = timezone.now()
-        if context.authenticated and response.status_code not in _REJECTED and should_mark_used(context.key_id, now):
-            try:
-                key_mark_used(key_id=context.key_id, ip=address.text if address else None,
-                              entry_id=context.matched_entry_id, now=now)
-            except Exception as exc:  # bookkeeping must never turn an answer into a 500
-                logger.warning("Could not record the use of key %s: %s", context.key_prefix, exc)
+        record_use(request, response.status_code, now)
         recorder.record({
             "timestamp": now,
             "owner_id": owner_id,

@@ -154,7 +154,7 @@ def test_a_failing_last_used_write_does_not_change_the_answer(user, make_key, ap
     def locked(**kwargs):
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr("usagelogs.middleware.key_mark_used", locked)
+    monkeypatch.setattr("apikeys.usage.key_mark_used", locked)
     _, secret = make_key(user)
     response = api(secret).get("/api/v1/whoami")
     assert response.status_code == 200

@@ -1,0 +1,54 @@
+"""What a request carries about its key and its caller, for the pages, the API, the admin and
+any app that logs requests (usagelogs reads it; apikeys never reads usagelogs)."""
+from __future__ import annotations
+
+from typing import Any
+
+from . import keycache
+from .authentication import read_presented_key
+from .client_ip import get_client_ip
+from .context import KeyContext, key_context
+from .keycache import KeyRecord
+from .secrets import prefix_of
+from .services import Actor
+
+
+def client_ip_text(request: Any) -> str | None:
+    """The client address as text (``203.0.113.5``), or ``None`` when it is unknown."""
+    address = get_client_ip(request)
+    return address.text if address is not None else None
+
+
+def owner_id_of(request: Any) -> int | None:
+    """The owner whose objects this request may see: the key's owner, or the signed-in user."""
+    if isinstance(getattr(request, "auth", None), KeyRecord):
+        return int(request.auth.owner_id)
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    return int(user.pk)
+
+
+def actor_of(request: Any) -> Actor:
+    """Who is acting, for the audit trail: the key that authenticated, else the signed-in user."""
+    ip = client_ip_text(request)
+    auth = getattr(request, "auth", None)
+    if isinstance(auth, KeyRecord):
+        return Actor(key_id=auth.id, key_scopes=auth.scopes, ip=ip)
+    return Actor(user_id=request.user.pk, ip=ip)
+
+
+def identify_key(request: Any) -> KeyContext:
+    """The request's key context, naming the presented key even when authentication never ran.
+
+    An unknown URL or a refused method answers before any view authenticates; the log still
+    names the key that was sent, and its owner when the prefix is known.
+    """
+    context = key_context(request)
+    if not context.key_prefix and not context.authenticated:
+        context.key_prefix = prefix_of(read_presented_key(request) or "") or ""
+    if context.key_id is None and context.key_prefix:
+        record = keycache.get_record(context.key_prefix)
+        if record is not None:
+            context.key_id, context.owner_id = record.id, record.owner_id
+    return context
