@@ -13,7 +13,8 @@ from functools import lru_cache
 from typing import Any
 
 from .conf import conf
-from .networks import ClientAddress, CompiledAllowlist, compile_allowlist, parse_client_address
+from .matching import CompiledAllowlist, compile_allowlist
+from .networks import ClientAddress, parse_client_address
 
 MAX_HEADER_LENGTH = 4096
 MAX_HOPS = 32

@@ -35,7 +35,7 @@ from django.dispatch import receiver
 from .conf import conf
 from .errors import CacheUnavailable
 from .models import AllowlistEntry, ApiKey
-from .networks import CompiledAllowlist, compile_allowlist
+from .matching import CompiledAllowlist, compile_allowlist
 
 logger = logging.getLogger("keyfence.keycache")
 

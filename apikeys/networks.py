@@ -1,14 +1,13 @@
-"""Parse, normalize and validate allowlist entries; compile an allowlist; match an address.
+"""Parse, normalize and validate allowlist entries, and parse the addresses seen on the wire.
 
 Pure Python on top of :mod:`ipaddress`; no ORM. Every path that accepts an allowlist entry
 (model field, form, serializer, admin and CLI) calls :func:`normalize_cidr`, and every path that
-accepts a whole list calls :func:`validate_allowlist`.
+accepts a whole list calls :func:`validate_allowlist`. Matching lives in :mod:`apikeys.matching`.
 """
 from __future__ import annotations
 
 import ipaddress
 import re
-from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -239,58 +238,3 @@ def address_range(text: str) -> tuple[str, str] | None:
     first = int(address) >> host_bits << host_bits
     last = first | ((1 << host_bits) - 1)
     return sortable_key(address.version, first), sortable_key(address.version, last)
-
-
-Segments = tuple[tuple[int, ...], tuple[Any, ...]]
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledAllowlist:
-    """An allowlist compiled to disjoint address segments, per IP version.
-
-    Each version holds the sorted first addresses of its segments and, for each segment, the
-    payload of the most specific entry covering it (``None`` for a gap). A match is one binary
-    search, whatever the number and shape of the entries. An empty allowlist allows every address.
-    """
-
-    v4: Segments = ((), ())
-    v6: Segments = ((), ())
-
-    @property
-    def unrestricted(self) -> bool:
-        return not self.v4[0] and not self.v6[0]
-
-    def match(self, address: ClientAddress | None) -> Any:
-        """Return the payload of the most specific entry containing ``address``, else ``None``."""
-        if address is None:
-            return None
-        starts, payloads = self.v4 if address.version == 4 else self.v6
-        index = bisect_right(starts, address.value) - 1
-        return payloads[index] if index >= 0 else None
-
-
-def _segments(ranges: list[tuple[int, int, int, Any]]) -> Segments:
-    """Cut ``(prefixlen, first, last, payload)`` ranges into disjoint, most-specific segments."""
-    bounds = sorted({first for _, first, _, _ in ranges} | {last + 1 for _, _, last, _ in ranges})
-    payloads = []
-    for start in bounds:
-        best: tuple[int, Any] | None = None
-        for prefixlen, first, last, payload in ranges:
-            if first <= start <= last and (best is None or prefixlen > best[0]):
-                best = (prefixlen, payload)
-        payloads.append(None if best is None else best[1])
-    return tuple(bounds), tuple(payloads)
-
-
-def compile_allowlist(entries: Iterable[tuple[Any, str]]) -> CompiledAllowlist:
-    """Compile ``(payload, cidr)`` pairs of canonical entries, once per change.
-
-    :meth:`CompiledAllowlist.match` returns the payload of the matching entry; of equal
-    entries, the first wins.
-    """
-    ranges: dict[int, list[tuple[int, int, int, Any]]] = {4: [], 6: []}
-    for payload, cidr in entries:
-        network = ipaddress.ip_network(cidr)
-        first = int(network.network_address)
-        ranges[network.version].append((network.prefixlen, first, first + network.num_addresses - 1, payload))
-    return CompiledAllowlist(v4=_segments(ranges[4]), v6=_segments(ranges[6]))

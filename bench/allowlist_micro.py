@@ -34,7 +34,8 @@ WORST_CASE = [str(ipaddress.ip_network(cidr, strict=False)) for cidr in WORST_CA
 
 def measure(size: int, address: str, number: int = 20_000, allowlist: list[str] = ALLOWLIST) -> dict[str, Any]:
     """Nanoseconds per check for one allowlist size and client address, both ways."""
-    from apikeys.networks import compile_allowlist, parse_client_address
+    from apikeys.matching import compile_allowlist
+    from apikeys.networks import parse_client_address
 
     entries = allowlist[-size:]
     compiled = compile_allowlist(((None, cidr), cidr) for cidr in entries)

@@ -4,6 +4,7 @@ import ipaddress
 import pytest
 from django.core.exceptions import ValidationError
 
+from apikeys.matching import compile_allowlist
 from apikeys.networks import (
     DUPLICATE_ENTRY,
     HOST_BITS_SET,
@@ -17,7 +18,6 @@ from apikeys.networks import (
     ClientAddress,
     EntryInput,
     address_range,
-    compile_allowlist,
     find_overlaps,
     normalize_cidr,
     parse_client_address,

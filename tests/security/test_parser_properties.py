@@ -8,12 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from apikeys.client_ip import client_ip_from_meta
+from apikeys.matching import compile_allowlist
 from apikeys.networks import (
     HOST_BITS_SET,
     INVALID_IP,
     PREFIX_TOO_BROAD,
     address_range,
-    compile_allowlist,
     normalize_cidr,
     parse_client_address,
     parse_network,
