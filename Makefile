@@ -12,7 +12,7 @@ DEMO ?=
 # make serve reads only its environment, plus the file ENV_FILE names, if any.
 ENV_FILE ?=
 
-.PHONY: install run serve test bench screenshots clean
+.PHONY: install run serve test test-fast check bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,19 @@ serve: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Everything but the slow tests (schemathesis, benchmark smoke runs, separate app servers).
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# The guardrails CI runs before the tests; .pre-commit-config.yaml runs the same tools.
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	ENV_FILE= DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+	ENV_FILE= DEBUG=0 SECRET_KEY=check-deploy-$$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
+		ALLOWED_HOSTS=keys.example.com $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 screenshots: install
 	KEYFENCE_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/browser -q

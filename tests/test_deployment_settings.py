@@ -162,3 +162,13 @@ def test_the_demo_account_is_created_when_asked() -> None:
     call_command("keyfence_demo", "--force", "--url", "http://127.0.0.1:9000", stdout=out, stderr=StringIO())
     assert get_user_model().objects.get(username="demo").check_password("keyfence-demo")
     assert re.search(r"curl -s -H 'Authorization: Bearer kf_\w+' http://127.0.0.1:9000/api/v1/whoami", out.getvalue())
+
+
+@pytest.mark.django_db
+@override_settings(KEYFENCE_TRUSTED_PROXIES=["10.0.0.0/8"])
+def test_hsts_is_sent_on_https_through_a_trusted_proxy_only() -> None:
+    client = Client()
+    through_proxy = client.get("/accounts/login/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_PROTO="https")
+    assert through_proxy["Strict-Transport-Security"] == "max-age=31536000"
+    forged = client.get("/accounts/login/", REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_PROTO="https")
+    assert "Strict-Transport-Security" not in forged
