@@ -12,6 +12,15 @@ from apikeys import services
 from apikeys.networks import validate_allowlist
 
 ALL_SCOPES = ["keys:read", "keys:write", "logs:read"]
+# Modules whose every test is slow without starting app servers of its own.
+SLOW_MODULES = {"test_schemathesis.py", "test_bench_smoke.py"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what ``make test-fast`` leaves out: tests with app servers, and the slow modules."""
+    for item in items:
+        if item.get_closest_marker("multiprocess") or item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
