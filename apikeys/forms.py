@@ -133,7 +133,8 @@ EXPIRY_CHOICES = [("", "Never"), ("7", "In 7 days"), ("30", "In 30 days"), ("90"
 class KeyForm(forms.Form):
     """Name, description, scopes, allowlist mode and expiry of a new key."""
 
-    name = forms.CharField(label="Name", max_length=_model_max("name"))
+    name = forms.CharField(label="Name", max_length=_model_max("name"),
+                           help_text="For example the server or job that will use the key.")
     description = forms.CharField(label="Description", max_length=_model_max("description"), required=False,
                                   widget=forms.Textarea(attrs={"rows": 2}))
     scopes = forms.MultipleChoiceField(label="Scopes", required=False, widget=forms.CheckboxSelectMultiple)
@@ -160,7 +161,9 @@ GRACE_CHOICES = [(0, "Stop working at once"), (3600, "Keep working for 1 hour"),
 class RollForm(forms.Form):
     """How long the old secret keeps working after a roll."""
 
-    grace_seconds = forms.TypedChoiceField(label="The current secret", choices=GRACE_CHOICES, coerce=int, initial=0)
+    grace_seconds = forms.TypedChoiceField(
+        label="The current secret", choices=GRACE_CHOICES, coerce=int, initial=0,
+        help_text="Keep it working for a while if programs need time to switch to the new secret.")
 
 
 def add_service_errors(form: forms.Form, exc: ValidationError) -> None:

@@ -125,8 +125,18 @@
     });
   });
 
+  /* After a refused submit the page comes back with an error summary: move focus there, so that
+     keyboard and screen-reader users start from what went wrong instead of the top of the page. */
+  function focusErrorSummary() {
+    var summary = document.querySelector("[data-error-summary]");
+    if (summary) {
+      summary.focus();
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-menu-button]").forEach(setUpMenu);
     document.querySelectorAll("form[data-submit-once]").forEach(guardSubmit);
+    focusErrorSummary();
   });
 })();
