@@ -4,8 +4,9 @@ import sys
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apikeys.errors import SERVICE_UNAVAILABLE, is_database_outage, json_error_response
@@ -20,8 +21,20 @@ api_v1 = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
 ]
 
+
+@csrf_exempt
+def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+    """Every unknown path under /api/ answers the JSON envelope, also with DEBUG on.
+
+    With DEBUG on, Django answers an unmatched URL with its HTML technical page and never calls
+    ``handler404``; a route that matches the rest of /api/ answers before that can happen.
+    """
+    return json_error_response(request, "NOT_FOUND", 404)
+
+
 urlpatterns = [
     path("api/v1/", include(api_v1)),
+    re_path(r"^api/", api_not_found),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("", include("apikeys.web_urls")),
