@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -16,6 +15,9 @@ from .keycache import KeyRecord
 from .models import ApiKey
 from .networks import find_overlaps
 from .permissions import HasScopes
+from .schema import (
+    CREATE_EXAMPLE, ENTRY_FIELD_CODES, KEY_FIELD_CODES, LIST_FIELD_CODES, api_operation, error_codes,
+)
 from .serializers import (
     AllowlistEntrySerializer, AllowlistReplaceSerializer, AllowlistSerializer, ApiKeySerializer,
     ApiKeyWithSecretSerializer, AuditEventSerializer, EntryCreateSerializer, EntryUpdateSerializer,
@@ -63,7 +65,12 @@ class ScopedAPIView(APIView):
 class WhoamiView(APIView):
     """The calling key and the client IP as the server sees it."""
 
-    @extend_schema(responses=WhoamiSerializer, operation_id="whoami")
+    @api_operation(
+        operation_id="whoami", summary="Show the calling key and client IP", scope=None,
+        description="The key that signed this request and the client IP as the server saw it: the address "
+                    "to put in an allowlist. `key` is null for a browser session.",
+        responses={200: WhoamiSerializer}, errors=error_codes(scoped=False),
+    )
     def get(self, request: Request) -> Response:
         address = get_client_ip(request)
         record = request.auth if isinstance(request.auth, KeyRecord) else None
@@ -75,12 +82,27 @@ class WhoamiView(APIView):
 
 
 class KeyListView(ScopedAPIView):
-    @extend_schema(responses=ApiKeySerializer(many=True), operation_id="keys_list")
+    """The caller's keys; create a key."""
+
+    @api_operation(
+        operation_id="keys_list", summary="List your API keys", scope=READ,
+        description="Every key of the caller, newest first, revoked and expired ones included. "
+                    "Secrets are never shown.",
+        responses={200: ApiKeySerializer(many=True)}, errors=error_codes(),
+    )
     def get(self, request: Request) -> Response:
         keys = selectors.key_list_for(owner_id=owner_id_of(request))
         return Response(ApiKeySerializer(keys, many=True).data)
 
-    @extend_schema(request=KeyCreateSerializer, responses={201: ApiKeyWithSecretSerializer}, operation_id="keys_create")
+    @api_operation(
+        operation_id="keys_create", summary="Create an API key", scope=WRITE,
+        description="Create a key with optional scopes, allowlist (up to 20 addresses or CIDR ranges), "
+                    "allowlist mode and expiry. The response holds the full key in `key`: it is shown "
+                    "only this once. A key may grant only scopes it holds itself (`SCOPE_NOT_HELD`).",
+        request=KeyCreateSerializer, responses={201: ApiKeyWithSecretSerializer}, examples=[CREATE_EXAMPLE],
+        errors=error_codes(unsafe=True, body=True),
+        field_codes=(*KEY_FIELD_CODES, *ENTRY_FIELD_CODES, *LIST_FIELD_CODES),
+    )
     def post(self, request: Request) -> Response:
         data = validated(KeyCreateSerializer, request)
         key, full = services.key_create(owner_id=owner_id_of(request), actor=actor_of(request), **data)
@@ -91,25 +113,51 @@ class KeyListView(ScopedAPIView):
 
 
 class KeyDetailView(ScopedAPIView):
-    @extend_schema(responses=ApiKeySerializer, operation_id="keys_retrieve")
+    """One key: read, change or revoke it."""
+
+    @api_operation(
+        operation_id="keys_retrieve", summary="Get an API key", scope=READ,
+        description="One key of the caller, with its allowlist. A key of another owner is `NOT_FOUND`.",
+        responses={200: ApiKeySerializer}, errors=error_codes(lookup=True),
+    )
     def get(self, request: Request, key_id: str) -> Response:
         return Response(ApiKeySerializer(self.get_key(request, key_id)).data)
 
-    @extend_schema(request=KeyUpdateSerializer, responses=ApiKeySerializer, operation_id="keys_update")
+    @api_operation(
+        operation_id="keys_update", summary="Change an API key", scope=WRITE,
+        description="Change the name, description, scopes, expiry or allowlist mode; fields left out keep "
+                    "their values. The change reaches every server before the response.",
+        request=KeyUpdateSerializer, responses={200: ApiKeySerializer},
+        errors=error_codes(unsafe=True, body=True, lookup=True, change=True), field_codes=KEY_FIELD_CODES,
+    )
     def patch(self, request: Request, key_id: str) -> Response:
         key = self.get_key(request, key_id)
         data = validated(KeyUpdateSerializer, request)
         services.key_update(key=key, actor=actor_of(request), **data)
         return Response(ApiKeySerializer(self.get_key(request, key_id)).data)
 
-    @extend_schema(responses={204: None}, operation_id="keys_revoke")
+    @api_operation(
+        operation_id="keys_revoke", summary="Revoke an API key", scope=WRITE,
+        description="The key stops working at once, on every server, and stays listed as revoked.",
+        responses={204: None}, errors=error_codes(unsafe=True, lookup=True, change=True),
+    )
     def delete(self, request: Request, key_id: str) -> Response:
         services.key_revoke(key=self.get_key(request, key_id), actor=actor_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class KeyRollView(ScopedAPIView):
-    @extend_schema(request=KeyRollSerializer, responses={201: ApiKeyWithSecretSerializer}, operation_id="keys_roll")
+    """Issue a new secret for a key."""
+
+    @api_operation(
+        operation_id="keys_roll", summary="Roll an API key", scope=WRITE,
+        description="Issue a new secret with the same id, prefix and settings; the response holds it in "
+                    "`key`, shown only this once. The old secret keeps working for `grace_seconds` "
+                    "(0, the default, to 7 days). Only an active key can be rolled (`KEY_NOT_ACTIVE`).",
+        request=KeyRollSerializer, responses={201: ApiKeyWithSecretSerializer},
+        errors=error_codes(unsafe=True, body=True, lookup=True, change=True),
+        field_codes=("INVALID", "INVALID_GRACE", "KEY_NOT_ACTIVE", "UNKNOWN_FIELD"),
+    )
     def post(self, request: Request, key_id: str) -> Response:
         key = self.get_key(request, key_id)
         data = validated(KeyRollSerializer, request)
@@ -127,18 +175,38 @@ def allowlist_body(key: ApiKey) -> dict[str, Any]:
 
 
 class AllowlistView(ScopedAPIView):
-    @extend_schema(responses=AllowlistSerializer, operation_id="allowlist_retrieve")
+    """A key's allowlist: read it, replace it, or add one entry."""
+
+    @api_operation(
+        operation_id="allowlist_retrieve", summary="Get a key's allowlist", scope=READ,
+        description="The allowlist mode and entries, each with when it last matched, and warnings for "
+                    "entries that lie inside others. An empty allowlist allows every IP.",
+        responses={200: AllowlistSerializer}, errors=error_codes(lookup=True),
+    )
     def get(self, request: Request, key_id: str) -> Response:
         return Response(allowlist_body(self.get_key(request, key_id)))
 
-    @extend_schema(request=AllowlistReplaceSerializer, responses=AllowlistSerializer, operation_id="allowlist_replace")
+    @api_operation(
+        operation_id="allowlist_replace", summary="Replace a key's allowlist", scope=WRITE,
+        description="Replace every entry, and optionally the mode, in one change: all of it is applied or "
+                    "none of it. Errors name the entry, as in `entries.2.cidr`.",
+        request=AllowlistReplaceSerializer, responses={200: AllowlistSerializer},
+        errors=error_codes(unsafe=True, body=True, lookup=True, change=True),
+        field_codes=(*ENTRY_FIELD_CODES, *LIST_FIELD_CODES, "INVALID_CHOICE", "REQUIRED", "UNKNOWN_FIELD"),
+    )
     def put(self, request: Request, key_id: str) -> Response:
         key = self.get_key(request, key_id)
         data = validated(AllowlistReplaceSerializer, request)
         services.allowlist_replace(key=key, actor=actor_of(request), entries=data["entries"], mode=data.get("mode"))
         return Response(allowlist_body(self.get_key(request, key_id)))
 
-    @extend_schema(request=EntryCreateSerializer, responses={201: AllowlistEntrySerializer}, operation_id="allowlist_add")
+    @api_operation(
+        operation_id="allowlist_add", summary="Add an allowlist entry", scope=WRITE,
+        description="Add one address or CIDR range, with an optional label, to a key's allowlist.",
+        request=EntryCreateSerializer, responses={201: AllowlistEntrySerializer},
+        errors=error_codes(unsafe=True, body=True, lookup=True, change=True),
+        field_codes=(*ENTRY_FIELD_CODES, "REQUIRED", "UNKNOWN_FIELD"),
+    )
     def post(self, request: Request, key_id: str) -> Response:
         key = self.get_key(request, key_id)
         data = validated(EntryCreateSerializer, request)
@@ -147,7 +215,15 @@ class AllowlistView(ScopedAPIView):
 
 
 class AllowlistEntryView(ScopedAPIView):
-    @extend_schema(request=EntryUpdateSerializer, responses=AllowlistEntrySerializer, operation_id="allowlist_entry_update")
+    """One allowlist entry: change or remove it."""
+
+    @api_operation(
+        operation_id="allowlist_entry_update", summary="Change an allowlist entry", scope=WRITE,
+        description="Change an entry's cidr, label, or both.",
+        request=EntryUpdateSerializer, responses={200: AllowlistEntrySerializer},
+        errors=error_codes(unsafe=True, body=True, lookup=True, change=True),
+        field_codes=(*ENTRY_FIELD_CODES, "UNKNOWN_FIELD"),
+    )
     def patch(self, request: Request, key_id: str, entry_id: str) -> Response:
         key = self.get_key(request, key_id)
         entry = selectors.entry_get_for(key=key, entry_id=entry_id)
@@ -155,7 +231,11 @@ class AllowlistEntryView(ScopedAPIView):
         entry = services.allowlist_update(key=key, entry=entry, actor=actor_of(request), **data)
         return Response(AllowlistEntrySerializer(entry).data)
 
-    @extend_schema(responses={204: OpenApiResponse(description="Removed")}, operation_id="allowlist_entry_remove")
+    @api_operation(
+        operation_id="allowlist_entry_remove", summary="Remove an allowlist entry", scope=WRITE,
+        description="Remove one entry. Removing the last one leaves the key unrestricted.",
+        responses={204: None}, errors=error_codes(unsafe=True, lookup=True, change=True),
+    )
     def delete(self, request: Request, key_id: str, entry_id: str) -> Response:
         key = self.get_key(request, key_id)
         entry = selectors.entry_get_for(key=key, entry_id=entry_id)
@@ -169,9 +249,16 @@ class EventPagination(CursorPagination):
 
 
 class KeyEventsView(ScopedAPIView):
+    """A key's audit trail."""
+
     pagination_class = EventPagination
 
-    @extend_schema(responses=AuditEventSerializer(many=True), operation_id="keys_events")
+    @api_operation(
+        operation_id="keys_events", summary="List a key's audit trail", scope=READ,
+        description="Every change to the key and its allowlist, newest first, with the actor, client IP "
+                    "and the values before and after. Cursor-paginated: follow `next`.",
+        responses={200: AuditEventSerializer(many=True)}, errors=error_codes(lookup=True, cursor=True),
+    )
     def get(self, request: Request, key_id: str) -> Response:
         events = selectors.events_for(key=self.get_key(request, key_id))
         paginator = self.pagination_class()

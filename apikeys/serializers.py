@@ -34,22 +34,8 @@ class TextField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class EntryInputSerializer(serializers.Serializer):
-    """Schema of one entry in a request; validated as part of the list by networks."""
-
-    cidr = serializers.CharField(max_length=networks.MAX_INPUT_LENGTH, help_text="IP address or CIDR range.")
-    label = serializers.CharField(max_length=networks.MAX_LABEL_LENGTH, required=False, allow_blank=True)
-
-
-@extend_schema_field(EntryInputSerializer(many=True))
-class AllowlistInputField(serializers.Field):
-    """A whole allowlist, validated by :func:`networks.validate_allowlist`."""
-
-    def to_internal_value(self, data: Any) -> list[networks.EntryInput]:
-        return networks.validate_allowlist(data)
-
-    def to_representation(self, value: Any) -> Any:
-        return value
+class ScopeField(TextField):
+    """One scope in a request; :func:`services.key_create` checks it against the known scopes."""
 
 
 class ValidatedField(serializers.Field):
@@ -68,7 +54,10 @@ class ValidatedField(serializers.Field):
         return value
 
 
-@extend_schema_field({"type": "string", "example": "203.0.113.0/24"})
+@extend_schema_field({
+    "type": "string", "maxLength": networks.MAX_INPUT_LENGTH, "example": "203.0.113.0/24",
+    "description": "An IP address or a CIDR range, such as 203.0.113.5 or 2001:db8::/48.",
+})
 class CidrField(ValidatedField):
     """One entry's address or range, normalized by :func:`networks.normalize_cidr`."""
 
@@ -76,7 +65,8 @@ class CidrField(ValidatedField):
         return networks.normalize_cidr(data)
 
 
-@extend_schema_field({"type": "string", "maxLength": networks.MAX_LABEL_LENGTH})
+@extend_schema_field({"type": "string", "maxLength": networks.MAX_LABEL_LENGTH, "nullable": True, "example": "office",
+                      "description": "Optional; null or an empty string means no label."})
 class LabelField(ValidatedField):
     """An entry's label, checked by :func:`networks.validate_label`; ``null`` means no label."""
 
@@ -84,7 +74,39 @@ class LabelField(ValidatedField):
         return networks.validate_label(data)
 
 
+class EntryInputSerializer(StrictSerializer):
+    """One allowlist entry: an address or a range, and an optional label."""
+
+    cidr = CidrField()
+    label = LabelField(required=False)
+
+
+@extend_schema_field(EntryInputSerializer(many=True))
+class AllowlistInputField(serializers.Field):
+    """A whole allowlist, validated by :func:`networks.validate_allowlist`."""
+
+    def to_internal_value(self, data: Any) -> list[networks.EntryInput]:
+        return networks.validate_allowlist(data)
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+KEY_STATUSES = [("active", "Active"), ("revoked", "Revoked"), ("expired", "Expired")]
+
+
+class OverlapWarningSerializer(serializers.Serializer):
+    """An entry that lies inside another: allowed, but pointed out."""
+
+    code = serializers.CharField(help_text="ENTRY_OVERLAPS")
+    cidr = serializers.CharField()
+    within = serializers.CharField()
+    message = serializers.CharField()
+
+
 class AllowlistEntrySerializer(serializers.ModelSerializer):
+    """One allowlist entry, and when it last let a request through."""
+
     class Meta:
         model = AllowlistEntry
         fields = ["id", "cidr", "label", "created_at", "last_matched_at"]
@@ -95,7 +117,10 @@ class ApiKeySerializer(serializers.ModelSerializer):
     """The key object. The hash never appears; the full key only in create and roll responses."""
 
     allowlist = AllowlistEntrySerializer(source="entries", many=True, read_only=True)
-    status = serializers.CharField(read_only=True)
+    # A stored scope the host project no longer defines is still shown, so no enum here.
+    scopes = serializers.ListField(child=serializers.CharField(), read_only=True,
+                                   help_text="Scopes such as keys:read, keys:write and logs:read.")
+    status = serializers.ChoiceField(choices=KEY_STATUSES, read_only=True)
 
     class Meta:
         model = ApiKey
@@ -107,8 +132,10 @@ class ApiKeySerializer(serializers.ModelSerializer):
 
 
 class ApiKeyWithSecretSerializer(ApiKeySerializer):
+    """The key object with its full secret, shown only in this response."""
+
     key = serializers.CharField(read_only=True, help_text="The full key. Shown only in this response.")
-    warnings = serializers.ListField(child=serializers.DictField(), read_only=True)
+    warnings = OverlapWarningSerializer(many=True, read_only=True)
 
     class Meta(ApiKeySerializer.Meta):
         fields = [*ApiKeySerializer.Meta.fields, "key", "warnings"]
@@ -116,52 +143,76 @@ class ApiKeyWithSecretSerializer(ApiKeySerializer):
 
 
 class KeyCreateSerializer(StrictSerializer):
+    """A new key: its name, and optionally its scopes, allowlist, mode and expiry."""
+
     name = TextField(max_length=100, trim_whitespace=True)
     description = TextField(max_length=500, required=False, allow_blank=True, default="")
-    scopes = serializers.ListField(child=TextField(max_length=100), required=False, default=list, max_length=100)
+    scopes = serializers.ListField(child=ScopeField(max_length=100), required=False, default=list, max_length=100)
     allowlist = AllowlistInputField(required=False, default=list)
     allowlist_mode = serializers.ChoiceField(choices=AllowlistMode.choices, required=False, default=AllowlistMode.ENFORCE)
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
 class KeyUpdateSerializer(StrictSerializer):
+    """The fields to change; those left out keep their values."""
+
     name = TextField(max_length=100, required=False)
     description = TextField(max_length=500, required=False, allow_blank=True)
-    scopes = serializers.ListField(child=TextField(max_length=100), required=False, max_length=100)
+    scopes = serializers.ListField(child=ScopeField(max_length=100), required=False, max_length=100)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
     allowlist_mode = serializers.ChoiceField(choices=AllowlistMode.choices, required=False)
 
 
 class KeyRollSerializer(StrictSerializer):
+    """How long the old secret keeps working."""
+
     # The range (0 to KEYFENCE_MAX_ROLL_GRACE_SECONDS) is the service's rule: INVALID_GRACE.
     grace_seconds = serializers.IntegerField(required=False, default=0,
                                              help_text="Seconds the old secret keeps working: 0 to 7 days.")
 
 
 class AllowlistSerializer(serializers.Serializer):
-    """``GET /keys/{id}/allowlist``."""
+    """A key's allowlist: its mode, its entries, and entries that lie inside others."""
 
-    mode = serializers.CharField()
+    mode = serializers.ChoiceField(choices=AllowlistMode.choices)
     entries = AllowlistEntrySerializer(many=True)
-    warnings = serializers.ListField(child=serializers.DictField())
+    warnings = OverlapWarningSerializer(many=True)
 
 
 class AllowlistReplaceSerializer(StrictSerializer):
+    """The whole new allowlist, and optionally its mode: all of it is applied, or none."""
+
     entries = AllowlistInputField()
     mode = serializers.ChoiceField(choices=AllowlistMode.choices, required=False)
 
 
 class EntryCreateSerializer(StrictSerializer):
+    """One entry to add."""
+
     cidr = CidrField()
     label = LabelField(required=False, default="")
 
 
 class EntryUpdateSerializer(StrictSerializer):
+    """The entry's new cidr, label, or both."""
+
     cidr = CidrField(required=False)
     label = LabelField(required=False)
 
 
+ACTOR_TYPES = [("user", "User"), ("api_key", "API key"), ("system", "System")]
+
+
+class ActorSerializer(serializers.Serializer):
+    """Who made a change: a user, a key, or the system."""
+
+    type = serializers.ChoiceField(choices=ACTOR_TYPES)
+    id = serializers.CharField(allow_null=True)
+
+
 class AuditEventSerializer(serializers.ModelSerializer):
+    """One change to a key or its allowlist, with the values before and after."""
+
     actor = serializers.SerializerMethodField()
 
     class Meta:
@@ -169,6 +220,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
         fields = ["id", "action", "actor", "client_ip", "created_at", "before", "after"]
         read_only_fields = fields
 
+    @extend_schema_field(ActorSerializer)
     def get_actor(self, event: AuditEvent) -> dict[str, Any]:
         if event.actor_key_id is not None:
             return {"type": "api_key", "id": str(event.actor_key_id)}
@@ -178,13 +230,17 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
 
 class WhoamiKeySerializer(serializers.Serializer):
+    """The calling key."""
+
     id = serializers.CharField()
     name = serializers.CharField()
     prefix = serializers.CharField()
     scopes = serializers.ListField(child=serializers.CharField())
-    allowlist_mode = serializers.CharField()
+    allowlist_mode = serializers.ChoiceField(choices=AllowlistMode.choices)
 
 
 class WhoamiSerializer(serializers.Serializer):
+    """The calling key (null for a browser session) and the client IP as the server saw it."""
+
     key = WhoamiKeySerializer(allow_null=True)
     client_ip = serializers.CharField(allow_null=True)

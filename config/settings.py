@@ -222,18 +222,24 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Keyfence API",
-    "DESCRIPTION": "API keys that only work from the networks their owners trust.",
+    "DESCRIPTION": (
+        "API keys that only work from the networks their owners trust.\n\n"
+        "Send the key as `Authorization: Bearer <key>` or `X-API-Key: <key>`. Each operation names the "
+        "scope it needs. Every error is JSON: `{\"error\": {\"code\", \"message\", ...}}`; a "
+        "`VALIDATION_ERROR` adds `fields`, a map from a dotted field path to a list of `{code, message}`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"AllowlistModeEnum": "apikeys.models.AllowlistMode"},
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "apikeys.schema.add_error_responses",
-    ],
+    "ENUM_NAME_OVERRIDES": {
+        "AllowlistModeEnum": "apikeys.models.AllowlistMode",
+        "KeyStatusEnum": "apikeys.serializers.KEY_STATUSES",
+        "ActorTypeEnum": "apikeys.serializers.ACTOR_TYPES",
+    },
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
 }
 
 KEYFENCE_TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")

@@ -2,19 +2,22 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework.generics import ListAPIView
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import CursorPagination
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from apikeys.api import owner_id_of
 from apikeys.permissions import HasScopes
+from apikeys.schema import api_operation, error_codes
 
 from .export import csv_response
 from .filters import UsageLogFilter
@@ -32,8 +35,16 @@ class UsageLogPagination(CursorPagination):
     max_page_size = 500
 
 
+LOGS_READ = "logs:read"
+FILTERS_TEXT = ("Filters: `api_key`, `method`, `status_code` (404, or a class such as 4xx), `decision`, "
+                "`blocked`, `client_ip` (an address or a CIDR range), and `since` / `until` (ISO 8601).")
+FILTER_CODES = ("INVALID_CHOICE", "INVALID_STATUS", "INVALID_IP", "INVALID")
+
+
 class UsageLogListView(ListAPIView):
-    permission_classes = [HasScopes("logs:read")]
+    """The caller's usage logs, filtered and cursor-paginated."""
+
+    permission_classes = [HasScopes(LOGS_READ)]
     serializer_class = UsageLogSerializer
     pagination_class = UsageLogPagination
     filter_backends = [DjangoFilterBackend]
@@ -44,9 +55,19 @@ class UsageLogListView(ListAPIView):
             return UsageLog.objects.none()
         return logs_for(owner_id=owner_id_of(self.request)).select_related("api_key")
 
+    @api_operation(
+        operation_id="usage_logs_list", summary="List usage logs", scope=LOGS_READ,
+        description="Every API request made with the caller's keys, blocked ones included, newest first. "
+                    f"{FILTERS_TEXT} Cursor-paginated: follow `next`.",
+        responses={200: UsageLogSerializer(many=True)},
+        errors=error_codes(query=True, cursor=True), field_codes=FILTER_CODES,
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+        return super().get(request, *args, **kwargs)
+
 
 class CsvRenderer(BaseRenderer):
-    """Lets clients ask for ``text/csv``; error bodies stay JSON."""
+    """The export's one media type; error bodies are JSON responses of their own."""
 
     media_type = "text/csv"
     format = "csv"
@@ -55,16 +76,35 @@ class CsvRenderer(BaseRenderer):
         return json.dumps(data).encode() if data is not None else b""
 
 
+class AlwaysFirstRenderer(BaseContentNegotiation):
+    """The export answers CSV whatever ``Accept`` or ``?format=`` asks for, as a download does."""
+
+    def select_parser(self, request, parsers):  # type: ignore[no-untyped-def]
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):  # type: ignore[no-untyped-def]
+        return renderers[0], renderers[0].media_type
+
+
 class UsageLogExportView(APIView):
-    permission_classes = [HasScopes("logs:read")]
-    renderer_classes = [JSONRenderer, CsvRenderer]
+    """The caller's usage logs as a streamed CSV file."""
+
+    permission_classes = [HasScopes(LOGS_READ)]
+    renderer_classes = [CsvRenderer]
+    content_negotiation_class = AlwaysFirstRenderer
     queryset = UsageLog.objects.none()  # for the schema generator only
     filter_backends = [DjangoFilterBackend]
     filterset_class = UsageLogFilter
 
-    @extend_schema(
-        responses={(200, "text/csv"): OpenApiResponse(response=OpenApiTypes.STR, description="CSV of the filtered logs")},
-        filters=True, operation_id="usage_logs_export",
+    @api_operation(
+        operation_id="usage_logs_export", summary="Export usage logs as CSV", scope=LOGS_READ,
+        description="The caller's usage logs as a CSV file, streamed, newest first, with the filters of the "
+                    f"list. {FILTERS_TEXT} Cells that a spreadsheet would run as a formula start with `'`.",
+        responses={(200, "text/csv"): OpenApiResponse(response=OpenApiTypes.STR, description=(
+            "CSV with the header row timestamp,key_name,key_prefix,method,path,status_code,client_ip,decision,"
+            "error_code,response_time_ms,user_agent, sent as an attachment named "
+            "api-usage-logs-YYYYMMDD-HHMMSS.csv."))},
+        errors=error_codes(query=True, json=False), field_codes=FILTER_CODES, filters=True,
     )
     def get(self, request: Request):  # type: ignore[no-untyped-def]
         queryset = DjangoFilterBackend().filter_queryset(request, logs_for(owner_id=owner_id_of(request)), self)
