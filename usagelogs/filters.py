@@ -10,6 +10,7 @@ from django_filters.fields import IsoDateTimeField
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema_field
 
 from apikeys.models import ApiKey
 from apikeys.networks import address_range
@@ -18,6 +19,8 @@ from .models import Decision, UsageLog
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 _STATUS = re.compile(r"([1-5])(?:xx|XX)|([1-5][0-9]{2})")
+# The same rule for API clients, which send the value as text: 404 and 4xx alike.
+STATUS_PATTERN = r"^([1-5](xx|XX)|[1-5][0-9]{2})$"
 
 
 def _owner_keys(request: Any) -> QuerySet[ApiKey]:
@@ -55,6 +58,8 @@ class InclusiveRangeFilter(django_filters.Filter):
         return qs.filter(**{f"{self.field_name}__gte": low, f"{self.field_name}__lte": high})
 
 
+@extend_schema_field({"type": "string", "pattern": STATUS_PATTERN, "example": "4xx",
+                      "description": "An exact status code, such as 404, or a class, such as 4xx."})
 class StatusCodeFilter(InclusiveRangeFilter):
     field_class = StatusCodeField
 
@@ -72,8 +77,48 @@ class ClientIpField(forms.CharField):
         return found
 
 
+@extend_schema_field({"type": "string", "example": "203.0.113.0/24",
+                      "description": "A client IP address, or a CIDR range of them."})
 class ClientIpFilter(InclusiveRangeFilter):
     field_class = ClientIpField
+
+
+_TRUE, _FALSE = frozenset({"true", "1", "on"}), frozenset({"false", "0", ""})
+
+
+class BlockedOnlyWidget(forms.CheckboxInput):
+    """A checkbox on the page (``on``); ``true``/``1`` or ``false``/``0`` in an API query."""
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        value = data.get(name)
+        if value is None:
+            return None
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        return value
+
+
+class BlockedOnlyField(forms.NullBooleanField):
+    """True, False or None (not given); any other text is an error, never a silent yes."""
+
+    widget = BlockedOnlyWidget
+
+    def to_python(self, value: Any) -> bool | None:
+        if value is None or isinstance(value, bool):
+            return value
+        raise ValidationError("Enter true or false.", code="invalid")
+
+
+@extend_schema_field({"type": "boolean",
+                      "description": "true (or 1): blocked requests only. false (or 0), or left out: no filter."})
+class BlockedOnlyFilter(django_filters.BooleanFilter):
+    field_class = BlockedOnlyField
+
+    def filter(self, qs: QuerySet, value: bool | None) -> QuerySet:
+        return qs.filter(decision=Decision.BLOCKED) if value else qs
 
 
 class UtcDateTimeField(IsoDateTimeField):
@@ -100,7 +145,7 @@ class UsageLogFilter(django_filters.FilterSet):
     method = django_filters.ChoiceFilter(choices=[(m, m) for m in METHODS], label="HTTP method")
     status_code = StatusCodeFilter(field_name="status_code", label="Status code", help_text="Exact, such as 404, or a class, such as 4xx.")
     decision = django_filters.ChoiceFilter(choices=Decision.choices, label="Decision")
-    blocked = django_filters.BooleanFilter(method="filter_blocked", label="Blocked only", widget=forms.CheckboxInput)
+    blocked = BlockedOnlyFilter(label="Blocked only")
     client_ip = ClientIpFilter(field_name="client_ip_key", label="Client IP or range")
     since = UtcDateTimeFilter(field_name="timestamp", lookup_expr="gte", label="Since")
     until = UtcDateTimeFilter(field_name="timestamp", lookup_expr="lt", label="Until")
@@ -108,6 +153,3 @@ class UsageLogFilter(django_filters.FilterSet):
     class Meta:
         model = UsageLog
         fields: list[str] = []
-
-    def filter_blocked(self, qs: QuerySet, name: str, value: bool | None) -> QuerySet:
-        return qs.filter(decision=Decision.BLOCKED) if value else qs
