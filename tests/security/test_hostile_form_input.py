@@ -384,7 +384,7 @@ def test_roll_with_junk_grace_rerenders_with_an_error_and_keeps_the_secret(signe
     assert_no_server_error(response)
     assert response.status_code == 200
     assert response.context["form"].errors["grace_seconds"]
-    assert 'class="field-error" id="id_grace_seconds-error"' in response.content.decode()
+    assert 'class="field-error" id="id_grace_seconds_error"' in response.content.decode()
     assert not re.search(r"kf_[a-z0-9]{8}_[A-Za-z0-9]{38}", response.content.decode())
     assert counts() == before
     assert key_state(existing) == state

@@ -34,7 +34,7 @@ def test_a_full_flow_leaves_no_secret_behind(user, make_key, api, client, caplog
     added = client.post("/admin/apikeys/apikey/add/", {
         "owner": user.pk, "name": "admin key", "description": "", "allowlist_mode": "enforce",
         "expires_at_0": "", "expires_at_1": "", "entries-TOTAL_FORMS": "0", "entries-INITIAL_FORMS": "0",
-        "entries-MIN_NUM_FORMS": "0", "entries-MAX_NUM_FORMS": "20"})
+        "entries-MIN_NUM_FORMS": "0", "entries-MAX_NUM_FORMS": "20"}, follow=True)
     secrets.add(KEY_PATTERN.search(added.content.decode()).group(0))
 
     page = Client()
