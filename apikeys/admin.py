@@ -16,20 +16,16 @@ from django.urls import URLPattern, path, reverse
 from django.utils.cache import add_never_cache_headers
 
 from . import services
-from .client_ip import get_client_ip
+from .admin_mixins import ReadOnlyAdminMixin
 from .conf import conf
 from .forms import validate_rows
 from .models import AllowlistEntry, ApiKey, AuditEvent
 from .networks import find_overlaps, normalize_cidr, validate_label
+from .request import actor_of
 
 # The new secret waits here between the add form's redirect and the page that shows it once.
 NEW_SECRET_SESSION_KEY = "keyfence_admin_new_secret"
 OVERLAP_ADVICE = "That is allowed, but the wider entry already covers it."
-
-
-def _actor(request: HttpRequest) -> services.Actor:
-    address = get_client_ip(request)
-    return services.Actor(user_id=request.user.pk, ip=address.text if address else None)
 
 
 class EntryAdminForm(forms.ModelForm):
@@ -119,7 +115,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         keys = list(queryset)
         for key in keys:
-            services.key_revoke(key=key, actor=_actor(request))
+            services.key_revoke(key=key, actor=actor_of(request))
         self.message_user(request, f"Revoked {len(keys)} key(s). Requests that use them now fail with "
                                    "API_KEY_REVOKED.", messages.SUCCESS)
 
@@ -135,16 +131,16 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: ApiKey, form: forms.ModelForm, change: bool) -> None:
         data = {name: form.cleaned_data.get(name) for name in ("name", "description", "scopes", "allowlist_mode", "expires_at")}
         if change:
-            services.key_update(key=obj, actor=_actor(request), **data)
+            services.key_update(key=obj, actor=actor_of(request), **data)
             return
-        key, full = services.key_create(owner_id=form.cleaned_data["owner"].pk, actor=_actor(request), **data)
+        key, full = services.key_create(owner_id=form.cleaned_data["owner"].pk, actor=actor_of(request), **data)
         obj.__dict__.update({k: v for k, v in key.__dict__.items() if not k.startswith("_")})
         obj._state.adding = False
         request._keyfence_new_key = full  # response_add hands it to the page that shows it once
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
         if isinstance(formset, EntryFormSet):
-            services.allowlist_replace(key=form.instance, actor=_actor(request), entries=formset.validated_entries)
+            services.allowlist_replace(key=form.instance, actor=actor_of(request), entries=formset.validated_entries)
             for warning in find_overlaps(entry.cidr for entry in formset.validated_entries):
                 messages.warning(request, f"{warning['message']} {OVERLAP_ADVICE}")
             # The audit trail records the change; the admin's own history message stays short.
@@ -178,7 +174,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         key = self._get_key(request, object_id, self.has_change_permission)
         change_url = reverse("admin:apikeys_apikey_change", args=[key.pk])
         if request.method == "POST":
-            services.key_revoke(key=key, actor=_actor(request))
+            services.key_revoke(key=key, actor=actor_of(request))
             self.message_user(request, f"{key.name} was revoked. Requests that use it now fail with API_KEY_REVOKED.",
                               messages.SUCCESS)
             return HttpResponseRedirect(change_url)
@@ -193,19 +189,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
         if not allowed(request, key):
             raise PermissionDenied
         return key
-
-
-class ReadOnlyAdminMixin:
-    """Records that nobody edits: no add, change or delete, for staff either."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(AuditEvent)

@@ -14,29 +14,27 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods
 
-from usagelogs.selectors import blocked_ips_for
-
-from . import selectors, services
-from .client_ip import get_client_ip
+from . import extensions, selectors, services
 from .conf import conf
 from .forms import (
-    ENTRY_PREFIX, EntryFormSet, KeyForm, ModeForm, RollForm, add_service_errors, consume_nonce, issue_nonce,
-    overlap_notes, rows_after_action, unbound_copy,
+    ENTRY_PREFIX,
+    EntryFormSet,
+    KeyForm,
+    ModeForm,
+    RollForm,
+    add_service_errors,
+    consume_nonce,
+    issue_nonce,
+    overlap_notes,
+    rows_after_action,
+    unbound_copy,
 )
 from .models import ApiKey
+from .request import actor_of, client_ip_text
 
 ALREADY_DONE = ("That form was already submitted, so nothing was done twice. A secret is shown only once: "
                 "if you did not copy it, roll the key to get a new one.")
 GET_POST = require_http_methods(["GET", "POST"])
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    address = get_client_ip(request)
-    return address.text if address is not None else None
-
-
-def _actor(request: HttpRequest) -> services.Actor:
-    return services.Actor(user_id=request.user.pk, ip=_client_ip(request))
 
 
 def _key(request: HttpRequest, key_id: Any) -> ApiKey:
@@ -46,7 +44,7 @@ def _key(request: HttpRequest, key_id: Any) -> ApiKey:
 def _editor_context(request: HttpRequest, rows: Any) -> dict[str, Any]:
     return {"rows": rows, "rows_with_notes": [(form, {}) for form in rows.forms], "entry_prefix": ENTRY_PREFIX,
             "max_entries": conf.MAX_ALLOWLIST_ENTRIES, "at_limit": len(rows.forms) >= conf.MAX_ALLOWLIST_ENTRIES,
-            "client_ip": _client_ip(request)}
+            "client_ip": client_ip_text(request)}
 
 
 def _secret_response(request: HttpRequest, key: ApiKey, secret: str, *, rolled: bool) -> HttpResponse:
@@ -77,7 +75,7 @@ def _create_from(request: HttpRequest, form: KeyForm, rows: Any) -> tuple[ApiKey
     data = form.cleaned_data
     days = data.get("expires_in")
     return services.key_create(
-        owner_id=request.user.pk, actor=_actor(request), name=data["name"], description=data["description"],
+        owner_id=request.user.pk, actor=actor_of(request), name=data["name"], description=data["description"],
         scopes=data["scopes"], allowlist=rows.entries, allowlist_mode=data["allowlist_mode"],
         expires_at=timezone.now() + timedelta(days=days) if days else None,
     )
@@ -124,7 +122,7 @@ def _render_allowlist(request: HttpRequest, key: ApiKey, rows: Any, mode: ModeFo
         **_editor_context(request, rows),
         "key": key, "mode_form": mode, "list_errors": list(errors), "show_matches": True,
         "rows_with_notes": list(zip(rows.forms, _row_notes(rows, key))),
-        "blocked": blocked_ips_for(owner_id=request.user.pk, key_id=key.pk, since=selectors.recent_window(7)),
+        "blocked": extensions.blocked_ips(owner_id=request.user.pk, key_id=key.pk, since=selectors.recent_window(7)),
         "events": selectors.history_for(key=key),
     }
     return render(request, "apikeys/allowlist.html", context)
@@ -146,7 +144,7 @@ def allowlist(request: HttpRequest, key_id: Any) -> HttpResponse:
     errors: list[str] = []
     if rows.is_valid() and mode.is_valid():
         try:
-            services.allowlist_replace(key=key, actor=_actor(request), entries=rows.entries,
+            services.allowlist_replace(key=key, actor=actor_of(request), entries=rows.entries,
                                        mode=mode.cleaned_data["mode"])
         except ValidationError as exc:
             errors = exc.messages
@@ -167,7 +165,7 @@ def key_roll(request: HttpRequest, key_id: Any) -> HttpResponse:
             messages.info(request, ALREADY_DONE)
             return redirect("developer")
         try:
-            key, secret = services.key_roll(key=key, actor=_actor(request),
+            key, secret = services.key_roll(key=key, actor=actor_of(request),
                                             grace_seconds=form.cleaned_data["grace_seconds"])
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
@@ -182,7 +180,7 @@ def key_revoke(request: HttpRequest, key_id: Any) -> HttpResponse:
     """Confirm, then revoke the key at once."""
     key = _key(request, key_id)
     if request.method == "POST":
-        services.key_revoke(key=key, actor=_actor(request))
+        services.key_revoke(key=key, actor=actor_of(request))
         messages.success(request, f"{key.name} was revoked. Requests that use it now fail with API_KEY_REVOKED.")
         return redirect("developer")
     return render(request, "apikeys/key_revoke.html", {"key": key, "cancel_url": reverse("developer")})

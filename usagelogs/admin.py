@@ -9,7 +9,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from apikeys.admin import ReadOnlyAdminMixin
+from apikeys.admin_mixins import ReadOnlyAdminMixin
 from apikeys.models import ApiKey
 
 from .filters import UsageLogFilter

@@ -5,3 +5,10 @@ class UsageLogsConfig(AppConfig):
     name = "usagelogs"
     verbose_name = "API usage logs"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from apikeys.extensions import register_blocked_ips_source
+
+        from .selectors import blocked_ips_for
+
+        register_blocked_ips_source(blocked_ips_for)

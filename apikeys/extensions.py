@@ -1,0 +1,27 @@
+"""Extension points that other apps fill in, so that apikeys never imports them.
+
+The usage-log app, when installed, registers where the allowlist editor's "Recently blocked
+IPs" come from; without it, the editor leaves that panel out.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+# (owner_id, key_id, since) -> rows of {"client_ip", "count", "last_seen"}, newest first.
+BlockedIpsSource = Callable[..., list[dict[str, Any]]]
+_blocked_ips_sources: list[BlockedIpsSource] = []
+
+
+def register_blocked_ips_source(source: BlockedIpsSource) -> None:
+    """Name the function that lists a key's recently blocked addresses; registering twice is harmless."""
+    if source not in _blocked_ips_sources:
+        _blocked_ips_sources.append(source)
+
+
+def blocked_ips(*, owner_id: int, key_id: Any, since: datetime) -> list[dict[str, Any]] | None:
+    """The key's recently blocked addresses, or ``None`` when no installed app records them."""
+    if not _blocked_ips_sources:
+        return None
+    return _blocked_ips_sources[-1](owner_id=owner_id, key_id=key_id, since=since)
