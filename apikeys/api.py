@@ -56,7 +56,7 @@ class ScopedAPIView(APIView):
 
     def get_permissions(self) -> list[Any]:
         safe = self.request.method in ("GET", "HEAD", "OPTIONS")
-        return [HasScopes(self.read_scope if safe else self.write_scope)]
+        return [HasScopes(self.read_scope if safe else self.write_scope)()]
 
     def get_key(self, request: Request, key_id: Any) -> ApiKey:
         return selectors.key_get_for(owner_id=owner_id_of(request), key_id=key_id)
