@@ -115,3 +115,12 @@ def test_a_paused_redis_costs_less_than_half_the_throughput_and_logs_once(user, 
 
     assert seconds[with_redis] <= 2 * seconds[database_only], seconds
     assert len(warnings) == 1, warnings  # one worker, one opening of its breaker
+
+
+@pytest.mark.parametrize("name", ["KEYFENCE_CACHE_COOLDOWN_SECONDS", "KEYFENCE_CACHE_REVALIDATE_SECONDS"])
+@pytest.mark.parametrize("value", [0, -1, "5", True], ids=["zero", "negative", "text", "bool"])
+def test_the_cache_timings_must_be_positive_numbers(settings, name, value):
+    from apikeys.checks import check_settings
+
+    setattr(settings, name, value)
+    assert [error.id for error in check_settings()] == ["apikeys.E007"]
