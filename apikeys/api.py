@@ -10,11 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import selectors, services
-from .client_ip import get_client_ip
 from .keycache import KeyRecord
 from .models import ApiKey
 from .networks import find_overlaps
 from .permissions import HasScopes
+from .request import actor_of, client_ip_text, owner_id_of
 from .schema import (
     CREATE_EXAMPLE, ENTRY_FIELD_CODES, KEY_FIELD_CODES, LIST_FIELD_CODES, api_operation, error_codes,
 )
@@ -25,21 +25,6 @@ from .serializers import (
 )
 
 READ, WRITE = "keys:read", "keys:write"
-
-
-def owner_id_of(request: Request) -> int:
-    """The owner whose objects this request may see: the key's owner, or the signed-in user."""
-    if isinstance(request.auth, KeyRecord):
-        return request.auth.owner_id
-    return request.user.pk
-
-
-def actor_of(request: Request) -> services.Actor:
-    address = get_client_ip(request)
-    ip = address.text if address is not None else None
-    if isinstance(request.auth, KeyRecord):
-        return services.Actor(key_id=request.auth.id, key_scopes=request.auth.scopes, ip=ip)
-    return services.Actor(user_id=request.user.pk, ip=ip)
 
 
 def validated(serializer_class: type, request: Request, **kwargs: Any) -> dict[str, Any]:
@@ -72,13 +57,12 @@ class WhoamiView(APIView):
         responses={200: WhoamiSerializer}, errors=error_codes(scoped=False),
     )
     def get(self, request: Request) -> Response:
-        address = get_client_ip(request)
         record = request.auth if isinstance(request.auth, KeyRecord) else None
         key = None
         if record is not None:
             key = {"id": str(record.id), "name": record.name, "prefix": record.prefix,
                    "scopes": sorted(record.scopes), "allowlist_mode": record.allowlist_mode}
-        return Response({"key": key, "client_ip": address.text if address else None})
+        return Response({"key": key, "client_ip": client_ip_text(request)})
 
 
 class KeyListView(ScopedAPIView):

@@ -1,25 +1,23 @@
 """Usage-log API: the filtered list, cursor-paginated, and the CSV export of the same filter."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework.generics import ListAPIView
+from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import CursorPagination
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
-from rest_framework.views import APIView
 
-from apikeys.api import owner_id_of
 from apikeys.permissions import HasScopes
+from apikeys.request import owner_id_of
 from apikeys.schema import api_operation, error_codes
 
-from .export import csv_response
+from .export import csv_lines, csv_response
 from .filters import UsageLogFilter
 from .models import UsageLog
 from .selectors import logs_for
@@ -41,19 +39,28 @@ FILTERS_TEXT = ("Filters: `api_key`, `method`, `status_code` (404, or a class su
 FILTER_CODES = ("INVALID_CHOICE", "INVALID_STATUS", "INVALID_IP", "INVALID")
 
 
-class UsageLogListView(ListAPIView):
-    """The caller's usage logs, filtered and cursor-paginated."""
+class OwnLogsMixin:
+    """The caller's own logs, through the one FilterSet, for the list and the export alike."""
 
     permission_classes = [HasScopes(LOGS_READ)]
-    serializer_class = UsageLogSerializer
-    pagination_class = UsageLogPagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = UsageLogFilter
+    request: Request
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no owner
             return UsageLog.objects.none()
-        return logs_for(owner_id=owner_id_of(self.request)).select_related("api_key")
+        return logs_for(owner_id=owner_id_of(self.request))
+
+
+class UsageLogListView(OwnLogsMixin, ListAPIView):
+    """The caller's usage logs, filtered and cursor-paginated."""
+
+    serializer_class = UsageLogSerializer
+    pagination_class = UsageLogPagination
+
+    def get_queryset(self) -> Any:
+        return super().get_queryset().select_related("api_key")
 
     @api_operation(
         operation_id="usage_logs_list", summary="List usage logs", scope=LOGS_READ,
@@ -67,13 +74,18 @@ class UsageLogListView(ListAPIView):
 
 
 class CsvRenderer(BaseRenderer):
-    """The export's one media type; error bodies are JSON responses of their own."""
+    """The export's media type: rows of the export's columns as CSV, cells neutralised.
+
+    The export streams its rows itself; errors are JSON responses of their own.
+    """
 
     media_type = "text/csv"
     format = "csv"
+    charset = "utf-8"
 
-    def render(self, data, accepted_media_type=None, renderer_context=None):  # type: ignore[no-untyped-def]
-        return json.dumps(data).encode() if data is not None else b""
+    def render(self, data: Any, accepted_media_type: str | None = None,
+               renderer_context: dict[str, Any] | None = None) -> bytes:
+        return "".join(csv_lines(data or ())).encode()
 
 
 class AlwaysFirstRenderer(BaseContentNegotiation):
@@ -86,15 +98,11 @@ class AlwaysFirstRenderer(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class UsageLogExportView(APIView):
+class UsageLogExportView(OwnLogsMixin, GenericAPIView):
     """The caller's usage logs as a streamed CSV file."""
 
-    permission_classes = [HasScopes(LOGS_READ)]
     renderer_classes = [CsvRenderer]
     content_negotiation_class = AlwaysFirstRenderer
-    queryset = UsageLog.objects.none()  # for the schema generator only
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = UsageLogFilter
 
     @api_operation(
         operation_id="usage_logs_export", summary="Export usage logs as CSV", scope=LOGS_READ,
@@ -107,5 +115,4 @@ class UsageLogExportView(APIView):
         errors=error_codes(query=True, json=False), field_codes=FILTER_CODES, filters=True,
     )
     def get(self, request: Request):  # type: ignore[no-untyped-def]
-        queryset = DjangoFilterBackend().filter_queryset(request, logs_for(owner_id=owner_id_of(request)), self)
-        return csv_response(queryset, timezone.now())
+        return csv_response(self.filter_queryset(self.get_queryset()), timezone.now())
