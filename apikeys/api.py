@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import selectors, services
+from .drf import KeyfenceAPIMixin
 from .keycache import KeyRecord
 from .models import ApiKey
 from .networks import find_overlaps
@@ -33,7 +34,7 @@ def validated(serializer_class: type, request: Request, **kwargs: Any) -> dict[s
     return serializer.validated_data
 
 
-class ScopedAPIView(APIView):
+class ScopedAPIView(KeyfenceAPIMixin, APIView):
     """An APIView whose required scope depends on the method: reads vs writes."""
 
     read_scope = READ
@@ -47,7 +48,7 @@ class ScopedAPIView(APIView):
         return selectors.key_get_for(owner_id=owner_id_of(request), key_id=key_id)
 
 
-class WhoamiView(APIView):
+class WhoamiView(KeyfenceAPIMixin, APIView):
     """The calling key and the client IP as the server sees it."""
 
     @api_operation(

@@ -13,6 +13,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 
+from apikeys.drf import KeyfenceAPIMixin
 from apikeys.permissions import HasScopes
 from apikeys.request import owner_id_of
 from apikeys.schema import api_operation, error_codes
@@ -39,7 +40,7 @@ FILTERS_TEXT = ("Filters: `api_key`, `method`, `status_code` (404, or a class su
 FILTER_CODES = ("INVALID_CHOICE", "INVALID_STATUS", "INVALID_IP", "INVALID")
 
 
-class OwnLogsMixin:
+class OwnLogsMixin(KeyfenceAPIMixin):
     """The caller's own logs, through the one FilterSet, for the list and the export alike."""
 
     permission_classes = [HasScopes(LOGS_READ)]
