@@ -9,9 +9,10 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from apikeys import services
+from apikeys.conf import BUILTIN_SCOPES
 from apikeys.networks import validate_allowlist
 
-ALL_SCOPES = ["keys:read", "keys:write", "logs:read"]
+ALL_SCOPES = list(BUILTIN_SCOPES)
 # Modules whose every test is slow without starting app servers of its own.
 SLOW_MODULES = {"test_schemathesis.py", "test_bench_smoke.py"}
 
@@ -35,14 +36,18 @@ def other_user(db: Any) -> Any:
 
 @pytest.fixture
 def make_key(db: Any) -> Callable[..., tuple[Any, str]]:
-    """Create a key through the service; returns ``(key, full_secret)``."""
+    """Create a key through the service; returns ``(key, full_secret)``.
+
+    ``allow`` holds CIDRs, or ``(cidr, label)`` pairs; every built-in scope unless ``scopes`` is given.
+    """
 
     def make(owner: Any, *, name: str = "CI deploy", scopes: list[str] | None = None,
-             allow: list[str] | None = None, mode: str = "enforce", **extra: Any) -> tuple[Any, str]:
-        entries = validate_allowlist([{"cidr": cidr} for cidr in (allow or [])])
+             allow: list[str | tuple[str, str]] | None = None, mode: str = "enforce", **extra: Any) -> tuple[Any, str]:
+        items = [{"cidr": item} if isinstance(item, str) else {"cidr": item[0], "label": item[1]}
+                 for item in allow or []]
         return services.key_create(
             owner_id=owner.pk, name=name, scopes=ALL_SCOPES if scopes is None else scopes,
-            allowlist=entries, allowlist_mode=mode, actor=services.Actor(user_id=owner.pk), **extra,
+            allowlist=validate_allowlist(items), allowlist_mode=mode, actor=services.Actor(user_id=owner.pk), **extra,
         )
 
     return make

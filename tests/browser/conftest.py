@@ -14,13 +14,12 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from .helpers import foreign_requests
+from .helpers import DESKTOP, foreign_requests
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync"]
 INSTALL_HINT = "apt-get update && apt-get install -y chromium"
-DESKTOP = {"width": 1280, "height": 900}
 
 
 def _unavailable(message: str) -> None:

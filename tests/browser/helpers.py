@@ -17,6 +17,7 @@ from usagelogs.models import UsageLog
 # to a temporary folder, so that it leaves the working tree clean.
 SCREENSHOTS = Path(os.environ.get("KEYFENCE_SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "keyfence-screenshots")
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+DESKTOP = {"width": 1280, "height": 900}
 
 
 def foreign_requests(urls: list[str]) -> list[str]:

@@ -14,7 +14,7 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from .axe import assert_accessible
-from .conftest import DESKTOP
+from .helpers import DESKTOP
 from .helpers import foreign_requests, scroll_width, seed_log
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

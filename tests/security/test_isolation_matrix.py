@@ -18,9 +18,7 @@ from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
 
-from apikeys import services
 from apikeys.models import AllowlistEntry, ApiKey, AuditEvent
-from apikeys.networks import validate_allowlist
 from usagelogs.models import UsageLog
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +29,6 @@ THEIR_NAME = "bravo-payroll-sync"
 THEIR_ENTRY_IP = "203.0.113.77"
 THEIR_ONLY_IP = "198.51.100.66"
 UNOWNED_IP = "198.51.100.250"
-ALL_SCOPES = ["keys:read", "keys:write", "logs:read"]
 PAGE_KEYS = "/settings/developer/keys"
 
 
@@ -45,13 +42,6 @@ class World:
     theirs: ApiKey
     their_secret: str
     their_entry: AllowlistEntry
-
-
-def _key(owner: Any, name: str, cidr: str, label: str) -> tuple[ApiKey, str]:
-    return services.key_create(
-        owner_id=owner.pk, name=name, scopes=ALL_SCOPES, allowlist=validate_allowlist([{"cidr": cidr, "label": label}]),
-        allowlist_mode="enforce", actor=services.Actor(user_id=owner.pk, ip="127.0.0.1"),
-    )
 
 
 def key_client(secret: str, ip: str) -> APIClient:
@@ -68,9 +58,9 @@ def fresh_cache() -> Any:
 
 
 @pytest.fixture
-def world(user: Any, other_user: Any) -> World:
-    mine, my_secret = _key(user, MY_NAME, "192.0.2.0/24", "alpha office")
-    theirs, their_secret = _key(other_user, THEIR_NAME, THEIR_ENTRY_IP, "bravo office")
+def world(user: Any, other_user: Any, make_key: Any) -> World:
+    mine, my_secret = make_key(user, name=MY_NAME, allow=[("192.0.2.0/24", "alpha office")])
+    theirs, their_secret = make_key(other_user, name=THEIR_NAME, allow=[(THEIR_ENTRY_IP, "bravo office")])
 
     assert key_client(my_secret, MY_IP).get("/api/v1/whoami").status_code == 200
     # B's traffic: allowed from its entry, blocked from an address nobody else used, a wrong secret
@@ -192,8 +182,8 @@ def test_api_cell_works_on_my_own_key(world: World, method: str, template: str, 
     pytest.param("delete", "/api/v1/keys/{key}/allowlist/{entry}", None, id="DELETE the matching entry"),
 ])
 def test_a_request_that_removes_its_own_matching_entry_is_still_logged(
-        user: Any, method: str, template: str, body: Any) -> None:
-    key, secret = _key(user, MY_NAME, "192.0.2.0/24", "alpha office")
+        user: Any, make_key: Any, method: str, template: str, body: Any) -> None:
+    key, secret = make_key(user, name=MY_NAME, allow=[("192.0.2.0/24", "alpha office")])
     url = template.format(key=key.pk, entry=key.entries.get().pk)
     response = getattr(key_client(secret, MY_IP), method)(url, body, format="json")
     assert 200 <= response.status_code < 300
