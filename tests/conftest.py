@@ -1,7 +1,9 @@
-"""Shared fixtures: users, keys and API clients."""
+"""Shared fixtures: users, keys, API clients, the usage-log writer and the two cache set-ups."""
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -11,6 +13,10 @@ from rest_framework.test import APIClient
 from apikeys import services
 from apikeys.conf import BUILTIN_SCOPES
 from apikeys.networks import validate_allowlist
+from tests.logs import Outage
+from tests.servers import REDIS_URL, redis_available, redis_caches
+from usagelogs import recorder as recorder_module
+from usagelogs.recorder import recorder
 
 ALL_SCOPES = list(BUILTIN_SCOPES)
 # Modules whose every test is slow without starting app servers of its own.
@@ -67,3 +73,54 @@ def api() -> Callable[..., APIClient]:
         return c
 
     return client
+
+
+# --- usage-log writer -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def batch_mode(settings) -> Iterator[Callable[..., None]]:
+    """Switch to batch mode with the given batch size and interval; stop the writer afterwards."""
+
+    def configure(*, batch_size: int, interval: float) -> None:
+        settings.KEYFENCE_LOG_MODE = "batch"
+        settings.KEYFENCE_LOG_BATCH_SIZE = batch_size
+        settings.KEYFENCE_LOG_FLUSH_INTERVAL = interval
+
+    recorder.stop()
+    yield configure
+    recorder.stop()
+
+
+@pytest.fixture
+def log_records() -> Iterator[list[logging.LogRecord]]:
+    """What the writer logs; its logger does not propagate to the root, where caplog listens."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(level=logging.DEBUG)
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("keyfence.usagelogs")
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+
+
+@pytest.fixture
+def failing_database(monkeypatch) -> Outage:
+    outage = Outage(recorder_module.insert_rows)
+    monkeypatch.setattr(recorder_module, "insert_rows", outage)
+    return outage
+
+
+# --- caches -----------------------------------------------------------------------------------------------
+
+@pytest.fixture(params=["local-memory", "redis"])
+def cache_mode(request: Any, settings: Any) -> dict[str, str]:
+    """Both cache set-ups for app servers: per-process memory, and Redis as the shared cache."""
+    if request.param == "redis":
+        if not redis_available():
+            if os.environ.get("KEYFENCE_REQUIRE_SERVICES"):
+                pytest.fail(f"Redis is required at {REDIS_URL}")
+            pytest.skip(f"Redis is not running at {REDIS_URL}")
+        settings.CACHES = redis_caches()
+        return {"REDIS_URL": REDIS_URL}
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    return {"REDIS_URL": ""}

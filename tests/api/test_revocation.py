@@ -1,27 +1,13 @@
 """A revocation or an allowlist change made in one process reaches the very next request handled
 by another process, with the default per-process cache and with Redis as the shared cache."""
-import os
 
 import pytest
 
 from apikeys import services
 from apikeys.networks import validate_allowlist
-from tests.servers import REDIS_URL, app_server, call, redis_available, redis_caches
+from tests.servers import app_server, call
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.multiprocess]
-
-
-@pytest.fixture(params=["local-memory", "redis"])
-def cache_mode(request, settings):
-    if request.param == "redis":
-        if not redis_available():
-            if os.environ.get("KEYFENCE_REQUIRE_SERVICES"):
-                pytest.fail(f"Redis is required at {REDIS_URL}")
-            pytest.skip(f"Redis is not running at {REDIS_URL}")
-        settings.CACHES = redis_caches()
-        return {"REDIS_URL": REDIS_URL}
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    return {"REDIS_URL": ""}
 
 
 def test_revocation_reaches_the_next_request_in_another_process(user, make_key, cache_mode):

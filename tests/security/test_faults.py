@@ -12,7 +12,7 @@ from django.db import connection
 
 from apikeys import services
 from apikeys.models import ApiKey
-from tests.usagelogs.test_recorder import Outage, batch_mode, log_records, wait_for_rows  # noqa: F401
+from tests.logs import Outage, wait_for_rows
 from usagelogs import recorder as recorder_module
 from usagelogs.models import UsageLog
 from usagelogs.recorder import recorder
@@ -25,7 +25,7 @@ DEAD_REDIS = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCach
 
 @pytest.mark.parametrize("mode", ["batch", "sync"])
 def test_an_outage_of_the_log_database_changes_no_answer_and_loses_no_row(
-        mode, settings, batch_mode, monkeypatch, user, make_key, api, log_records):  # noqa: F811
+        mode, settings, batch_mode, monkeypatch, user, make_key, api, log_records):
     batch_mode(batch_size=10, interval=0.1)
     settings.KEYFENCE_LOG_MODE = mode
     settings.KEYFENCE_LOG_WRITE_RETRIES = 1
@@ -78,7 +78,7 @@ def hold_log_table_lock(seconds: float) -> threading.Thread:
 
 
 def test_a_locked_log_table_delays_rows_but_neither_answers_nor_rows_are_lost(
-        settings, batch_mode, user, make_key, api):  # noqa: F811
+        settings, batch_mode, user, make_key, api):
     batch_mode(batch_size=5, interval=0.1)
     _, secret = make_key(user)
     dropped = recorder.dropped

@@ -5,7 +5,6 @@ import time
 import pytest
 
 from apikeys import services
-from tests.api.test_revocation import cache_mode  # noqa: F401 (the same two cache set-ups)
 from tests.servers import app_server, call
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.multiprocess]
@@ -13,7 +12,7 @@ THREADS = 4
 AFTER = 20
 
 
-def test_no_request_is_admitted_after_the_revoke_returned(user, make_key, cache_mode):  # noqa: F811
+def test_no_request_is_admitted_after_the_revoke_returned(user, make_key, cache_mode):
     key, secret = make_key(user)
     results: list[tuple[float, int]] = []
     stop = threading.Event()

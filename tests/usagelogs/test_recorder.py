@@ -1,56 +1,20 @@
 """The usage-log writer: batches by size and by time, survives a failing database, and loses
 nothing when gunicorn stops gracefully."""
-import logging
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
 
 import pytest
 from django.db import OperationalError
 
+from tests.logs import wait_for_rows
 from tests.servers import ROOT, call, database_url, free_port, wait_until_up
 from usagelogs import recorder as recorder_module
 from usagelogs.models import UsageLog
 from usagelogs.recorder import recorder
-
-
-@pytest.fixture
-def batch_mode(settings) -> Iterator[Callable[..., None]]:
-    """Switch to batch mode with the given batch size and interval; stop the writer afterwards."""
-
-    def configure(*, batch_size: int, interval: float) -> None:
-        settings.KEYFENCE_LOG_MODE = "batch"
-        settings.KEYFENCE_LOG_BATCH_SIZE = batch_size
-        settings.KEYFENCE_LOG_FLUSH_INTERVAL = interval
-
-    recorder.stop()
-    yield configure
-    recorder.stop()
-
-
-@pytest.fixture
-def log_records() -> Iterator[list[logging.LogRecord]]:
-    """What the writer logs; its logger does not propagate to the root, where caplog listens."""
-    records: list[logging.LogRecord] = []
-    handler = logging.Handler(level=logging.DEBUG)
-    handler.emit = records.append  # type: ignore[method-assign]
-    logger = logging.getLogger("keyfence.usagelogs")
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
-
-
-def wait_for_rows(expected: int, timeout: float = 10.0) -> int:
-    deadline = time.monotonic() + timeout
-    count = UsageLog.objects.count()
-    while count < expected and time.monotonic() < deadline:
-        time.sleep(0.05)
-        count = UsageLog.objects.count()
-    return count
 
 
 @pytest.mark.django_db(transaction=True)
@@ -85,29 +49,6 @@ def test_flush_writes_everything_queued(batch_mode, user, make_key, api):
         api(secret).get("/api/v1/whoami")
     assert recorder.flush() == 7
     assert UsageLog.objects.filter(status_code=200, decision="unrestricted").count() == 7
-
-
-class Outage:
-    """Every usage-log write fails as if the database were down, until ``end()``."""
-
-    def __init__(self, real):
-        self.real, self.down, self.attempts = real, True, []
-
-    def __call__(self, rows):
-        if self.down:
-            self.attempts.append(len(rows))
-            raise OperationalError("could not connect to server: Connection refused")
-        return self.real(rows)
-
-    def end(self):
-        self.down = False
-
-
-@pytest.fixture
-def failing_database(monkeypatch) -> Outage:
-    outage = Outage(recorder_module.insert_rows)
-    monkeypatch.setattr(recorder_module, "insert_rows", outage)
-    return outage
 
 
 @pytest.mark.parametrize("mode", ["sync", "batch"])
