@@ -1,13 +1,16 @@
-"""Typed settings for the apikeys app.
+"""Typed settings for the apikeys app, and the mechanism both apps' settings use.
 
-Every ``KEYFENCE_*`` default lives here. Values are read from Django settings on each access,
-so ``override_settings`` works in tests.
+Every ``KEYFENCE_*`` default lives in the app's ``conf.py``. Each value is read from Django's
+settings on first use and kept; a changed setting (``override_settings``, pytest-django's
+``settings``) drops what was kept, once, through ``setting_changed``. System checks
+(``checks.py``) look at the raw values; the typed properties assume the checks passed.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, cast
 
 from django.conf import settings as django_settings
+from django.core.signals import setting_changed
 
 BUILTIN_SCOPES: dict[str, str] = {
     "keys:read": "Read API keys and their allowlists",
@@ -15,47 +18,134 @@ BUILTIN_SCOPES: dict[str, str] = {
     "logs:read": "Read and export API usage logs",
 }
 
-DEFAULTS: dict[str, Any] = {
-    "TRUSTED_PROXIES": [],
-    "CLIENT_IP_HEADER": "X-Forwarded-For",
-    "MAX_ALLOWLIST_ENTRIES": 20,
-    "MIN_PREFIX_V4": 9,
-    "MIN_PREFIX_V6": 33,
-    "SCOPES": {},
-    "API_PREFIX": "/api/",
-    "CACHE_ALIAS": "default",
-    "CACHE_TIMEOUT": 300,
-    # A record from the shared cache is believed for at most this long after it was read from the
-    # database; then one request per process rereads the row. It bounds what a cache restored
-    # from an older snapshot, or a change that no signal announced, can get wrong.
-    "CACHE_REVALIDATE_SECONDS": 10,
-    # After the shared cache fails or times out, it is skipped for this long (see keycache).
-    "CACHE_COOLDOWN_SECONDS": 5,
-    "LAST_USED_INTERVAL": 60,
-    "MAX_ROLL_GRACE_SECONDS": 7 * 24 * 3600,
-}
+
+class AppSettings:
+    """``KEYFENCE_<NAME>`` settings with defaults, cached until a setting changes."""
+
+    defaults: ClassVar[dict[str, Any]] = {}
+    # Settings outside KEYFENCE_* whose change must also drop what is kept.
+    watched: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self) -> None:
+        self._kept: dict[str, Any] = {}
+        setting_changed.connect(self._setting_changed, weak=False, dispatch_uid=f"keyfence-conf-{id(self)}")
+
+    def raw(self, name: str) -> Any:
+        """The value as configured, unchecked, for the system checks."""
+        return getattr(django_settings, f"KEYFENCE_{name}", self.defaults[name])
+
+    def _get(self, name: str) -> Any:
+        try:
+            return self._kept[name]
+        except KeyError:
+            value = self._kept[name] = self.raw(name)
+            return value
+
+    def _derived(self, name: str, build: Any) -> Any:
+        # Values computed from settings (the scope table, the header's environ name) are kept too.
+        try:
+            return self._kept[name]
+        except KeyError:
+            value = self._kept[name] = build()
+            return value
+
+    def _setting_changed(self, *, setting: str, **kwargs: Any) -> None:
+        if setting.startswith("KEYFENCE_") or setting in self.watched:
+            self._kept.clear()
 
 
-class ApiKeySettings:
-    """Read ``KEYFENCE_<NAME>`` from Django settings, falling back to ``DEFAULTS``."""
+class ApiKeySettings(AppSettings):
+    """The keys app's settings (SPEC §11)."""
 
-    def __getattr__(self, name: str) -> Any:
-        if name not in DEFAULTS:
-            raise AttributeError(name)
-        return getattr(django_settings, f"KEYFENCE_{name}", DEFAULTS[name])
+    defaults: ClassVar[dict[str, Any]] = {
+        "TRUSTED_PROXIES": [],
+        "CLIENT_IP_HEADER": "X-Forwarded-For",
+        "MAX_ALLOWLIST_ENTRIES": 20,
+        "MIN_PREFIX_V4": 9,
+        "MIN_PREFIX_V6": 33,
+        "SCOPES": {},
+        "API_PREFIX": "/api/",
+        "CACHE_ALIAS": "default",
+        "CACHE_TIMEOUT": 300,
+        # A record from the shared cache is believed for at most this long after it was read from
+        # the database; then one request per process rereads the row. It bounds what a cache
+        # restored from an older snapshot, or a change that no signal announced, can get wrong.
+        "CACHE_REVALIDATE_SECONDS": 10,
+        # After the shared cache fails or times out, it is skipped for this long (see keycache).
+        "CACHE_COOLDOWN_SECONDS": 5,
+        "LAST_USED_INTERVAL": 60,
+        "MAX_ROLL_GRACE_SECONDS": 7 * 24 * 3600,
+    }
+
+    @property
+    def TRUSTED_PROXIES(self) -> list[str]:  # noqa: N802 - named as the setting
+        return cast(list[str], self._get("TRUSTED_PROXIES"))
+
+    @property
+    def CLIENT_IP_HEADER(self) -> str:  # noqa: N802
+        return cast(str, self._get("CLIENT_IP_HEADER"))
+
+    @property
+    def MAX_ALLOWLIST_ENTRIES(self) -> int:  # noqa: N802
+        return cast(int, self._get("MAX_ALLOWLIST_ENTRIES"))
+
+    @property
+    def MIN_PREFIX_V4(self) -> int:  # noqa: N802
+        return cast(int, self._get("MIN_PREFIX_V4"))
+
+    @property
+    def MIN_PREFIX_V6(self) -> int:  # noqa: N802
+        return cast(int, self._get("MIN_PREFIX_V6"))
+
+    @property
+    def SCOPES(self) -> dict[str, str] | list[str]:  # noqa: N802
+        return cast(dict[str, str] | list[str], self._get("SCOPES"))
+
+    @property
+    def API_PREFIX(self) -> str:  # noqa: N802
+        """Where the API lives: the URLs, the usage log and the error pages all read it here."""
+        return cast(str, self._get("API_PREFIX"))
+
+    @property
+    def CACHE_ALIAS(self) -> str:  # noqa: N802
+        return cast(str, self._get("CACHE_ALIAS"))
+
+    @property
+    def CACHE_TIMEOUT(self) -> int:  # noqa: N802
+        return cast(int, self._get("CACHE_TIMEOUT"))
+
+    @property
+    def CACHE_REVALIDATE_SECONDS(self) -> float:  # noqa: N802
+        return cast(float, self._get("CACHE_REVALIDATE_SECONDS"))
+
+    @property
+    def CACHE_COOLDOWN_SECONDS(self) -> float:  # noqa: N802
+        return cast(float, self._get("CACHE_COOLDOWN_SECONDS"))
+
+    @property
+    def LAST_USED_INTERVAL(self) -> int:  # noqa: N802
+        return cast(int, self._get("LAST_USED_INTERVAL"))
+
+    @property
+    def MAX_ROLL_GRACE_SECONDS(self) -> int:  # noqa: N802
+        return cast(int, self._get("MAX_ROLL_GRACE_SECONDS"))
 
     @property
     def all_scopes(self) -> dict[str, str]:
         """Built-in scopes plus those the host project adds with ``KEYFENCE_SCOPES``."""
-        extra = self.SCOPES
-        if isinstance(extra, (list, tuple)):
-            extra = {name: name for name in extra}
-        return {**BUILTIN_SCOPES, **extra}
+
+        def build() -> dict[str, str]:
+            extra = self.SCOPES
+            named = {name: name for name in extra} if isinstance(extra, (list, tuple)) else extra
+            return {**BUILTIN_SCOPES, **named}
+
+        return cast(dict[str, str], self._derived("all_scopes", build))
 
     @property
     def client_ip_header_meta(self) -> str:
         """The WSGI environ name of the configured client-IP header."""
-        return "HTTP_" + self.CLIENT_IP_HEADER.upper().replace("-", "_")
+        return cast(str, self._derived(
+            "client_ip_header_meta", lambda: "HTTP_" + self.CLIENT_IP_HEADER.upper().replace("-", "_")))
 
 
 conf = ApiKeySettings()

@@ -2,11 +2,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
-
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 
 from .conf import conf
 from .context import key_context
@@ -18,27 +15,12 @@ logger = logging.getLogger("keyfence.apikeys")
 _REFUSED = frozenset({401, 403})
 
 _last_marked: dict[Any, datetime] = {}
-_interval: dict[str, timedelta] = {}
-
-
-def _throttle() -> timedelta:
-    interval = _interval.get("value")
-    if interval is None:
-        interval = _interval["value"] = timedelta(seconds=conf.LAST_USED_INTERVAL)
-    return interval
-
-
-@receiver(setting_changed, dispatch_uid="keyfence-usage-settings")
-def _settings_changed(*, setting: str, **kwargs: Any) -> None:
-    # The interval is read once per process rather than on each request; a test may change it.
-    if setting == "KEYFENCE_LAST_USED_INTERVAL":
-        _interval.clear()
 
 
 def should_mark_used(key_id: Any, now: datetime) -> bool:
     """True when this process has not recorded use of ``key_id`` within the interval."""
     previous = _last_marked.get(key_id)
-    if previous is not None and now - previous < _throttle():
+    if previous is not None and (now - previous).total_seconds() < conf.LAST_USED_INTERVAL:
         return False
     if len(_last_marked) > 10_000:
         _last_marked.clear()

@@ -1,4 +1,9 @@
-"""Keyfence URLs: the settings pages, the REST API under /api/v1, its docs, and the admin."""
+"""Keyfence URLs: the settings pages, the REST API under /api/v1, its docs, and the admin.
+
+The API's place comes from ``KEYFENCE_API_PREFIX`` (``/api/``), read through the keys app's
+settings like everything that must agree on it: the usage log and the error answers.
+"""
+import re
 import sys
 
 from django.contrib import admin
@@ -9,6 +14,7 @@ from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from apikeys.conf import conf
 from apikeys.errors import SERVICE_UNAVAILABLE, is_database_outage, json_error_response
 
 api_v1 = [
@@ -32,9 +38,11 @@ def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> Http
     return json_error_response(request, "NOT_FOUND", 404)
 
 
+API_ROOT = conf.API_PREFIX.lstrip("/")
+
 urlpatterns = [
-    path("api/v1/", include(api_v1)),
-    re_path(r"^api/", api_not_found),
+    path(f"{API_ROOT}v1/", include(api_v1)),
+    re_path(rf"^{re.escape(API_ROOT)}", api_not_found),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("", include("apikeys.web_urls")),
@@ -43,7 +51,7 @@ urlpatterns = [
 
 
 def _is_api(request: HttpRequest) -> bool:
-    return request.path_info.startswith("/api/")
+    return request.path_info.startswith(conf.API_PREFIX)
 
 
 def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -9,6 +9,7 @@ class UsageLogsConfig(AppConfig):
     def ready(self) -> None:
         from apikeys.extensions import register_blocked_ips_source
 
+        from . import checks  # noqa: F401 - registers the system checks
         from .selectors import blocked_ips_for
 
         register_blocked_ips_source(blocked_ips_for)

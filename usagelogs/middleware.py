@@ -3,10 +3,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -22,23 +19,6 @@ MAX_PATH = 2048
 MAX_USER_AGENT = 512
 
 
-_snapshot: dict[str, tuple[str, tuple[str, ...]]] = {}
-
-
-def _paths() -> tuple[str, tuple[str, ...]]:
-    """The API prefix and the excluded paths, read once rather than on every request."""
-    paths = _snapshot.get("paths")
-    if paths is None:
-        paths = _snapshot["paths"] = (conf.API_PREFIX, tuple(conf.LOG_EXCLUDE_PATHS))
-    return paths
-
-
-@receiver(setting_changed, dispatch_uid="keyfence-usagelog-paths")
-def _settings_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("KEYFENCE_API_PREFIX", "KEYFENCE_LOG_EXCLUDE_PATHS"):
-        _snapshot.clear()
-
-
 class UsageLogMiddleware:
     """Record every request under the API prefix, whatever its outcome (SPEC §5)."""
 
@@ -47,8 +27,7 @@ class UsageLogMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.path_info
-        prefix, excluded = _paths()
-        if not path.startswith(prefix) or path.startswith(excluded):
+        if not path.startswith(conf.API_PREFIX) or path.startswith(conf.LOG_EXCLUDE_PATHS):
             return self.get_response(request)
         started = time.perf_counter()
         response = self.get_response(request)

@@ -27,32 +27,13 @@ import time
 from collections import deque
 from typing import Any
 
-from django.core.signals import setting_changed
 from django.db import IntegrityError, connections, router
-from django.dispatch import receiver
 
 from .conf import conf
 from .inserts import insert_rows, without_vanished_references
 from .models import UsageLog
 
 logger = logging.getLogger("keyfence.usagelogs")
-
-
-_snapshot: dict[str, tuple[str, int, int]] = {}
-
-
-def _settings() -> tuple[str, int, int]:
-    """``LOG_MODE``, ``LOG_BATCH_SIZE`` and ``LOG_MAX_QUEUE``, read once rather than per request."""
-    values = _snapshot.get("values")
-    if values is None:
-        values = _snapshot["values"] = (conf.LOG_MODE, conf.LOG_BATCH_SIZE, conf.LOG_MAX_QUEUE)
-    return values
-
-
-@receiver(setting_changed, dispatch_uid="keyfence-recorder-settings")
-def _settings_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting.startswith("KEYFENCE_LOG_"):
-        _snapshot.clear()
 
 
 class Recorder:
@@ -73,19 +54,18 @@ class Recorder:
 
     def record(self, row: dict[str, Any]) -> None:
         """Record one request; never raises, never waits for the database in batch mode."""
-        mode, batch_size, max_queue = _settings()
-        if mode == "sync" and self._write([row], requeue=False) is not None:
+        if conf.LOG_MODE == "sync" and self._write([row], requeue=False) is not None:
             return
         # Batch mode, or a synchronous write that failed: the writer thread retries it.
         rows = self._rows
-        if len(rows) >= max_queue:
+        if len(rows) >= conf.LOG_MAX_QUEUE:
             self._drop(1)
             return
         rows.append(row)
         thread = self._thread
         if thread is None:
             self._start()
-        if len(rows) >= batch_size:
+        if len(rows) >= conf.LOG_BATCH_SIZE:
             if thread is not None and not thread.is_alive():
                 self._start()
             self._wake.set()
