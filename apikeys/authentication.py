@@ -114,9 +114,9 @@ class KeyOwner(SimpleLazyObject):
     def __eq__(self, other: object) -> bool:
         # As Model.__eq__: the same concrete model and primary key.
         if self._wrapped is not empty:
-            return self._wrapped == other
+            return bool(self._wrapped == other)
         if isinstance(other, KeyOwner):
-            return self._owner_pk == other.pk
+            return bool(self._owner_pk == other.pk)
         if not isinstance(other, Model):
             return NotImplemented
         concrete = get_user_model()._meta.concrete_model

@@ -104,7 +104,7 @@ def test_owner_answers_identity_questions_without_a_query(user, django_assert_nu
     with django_assert_num_queries(0):
         assert owner and owner.is_authenticated and owner.is_active and not owner.is_anonymous
         assert owner.pk == owner.id == user.pk
-        assert owner == user and not owner != user
+        assert owner == user and (owner != user) is False
         assert owner == KeyOwner(user.pk) and owner != KeyOwner(user.pk + 1)
         assert hash(owner) == hash(user) and user in {owner}
         assert owner != object()
@@ -129,4 +129,4 @@ def test_owner_deleted_after_authentication_raises_on_first_use(user):
     user.delete()
     assert owner.is_authenticated  # known from the key's row
     with pytest.raises(get_user_model().DoesNotExist):
-        owner.username
+        _ = owner.username
