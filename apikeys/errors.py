@@ -10,9 +10,10 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import InterfaceError, OperationalError, connections
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
+from rest_framework.fields import get_error_detail
 
 from .context import key_context
 
@@ -99,18 +100,6 @@ def flatten_errors(detail: Any, path: str = "") -> dict[str, list[dict[str, str]
     return fields
 
 
-def django_validation_to_drf(exc: DjangoValidationError) -> exceptions.ValidationError:
-    """Carry a service's ``ValidationError`` (with dotted keys and codes) into DRF."""
-    if hasattr(exc, "error_dict"):
-        detail = {
-            field: [exceptions.ErrorDetail(message, code=error.code) for error in errors for message in error]
-            for field, errors in exc.error_dict.items()
-        }
-    else:
-        detail = [exceptions.ErrorDetail(message, code=error.code) for error in exc.error_list for message in error]
-    return exceptions.ValidationError(detail)
-
-
 _COMPACT = {"ensure_ascii": False, "separators": (",", ":")}
 
 
@@ -121,7 +110,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse |
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, DjangoValidationError):
-        exc = django_validation_to_drf(exc)
+        # A service's ValidationError, with dotted keys and codes, as DRF carries it.
+        exc = exceptions.ValidationError(get_error_detail(exc))
     elif is_database_outage(exc):
         logger.error("Database unavailable: %s", exc)
         exc = ServiceUnavailable()
@@ -140,7 +130,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse |
     request = context.get("request")
     if request is not None:
         key_context(request).error_code = body["error"]["code"]
-    _set_rollback()
+    # Imported here: rest_framework.views loads the authentication classes, which import this module.
+    from rest_framework.views import set_rollback
+
+    set_rollback()
     # Errors are always JSON, whatever the client asked for: a plain response skips content
     # negotiation and the renderer, which refusals would otherwise pay for on every request.
     response = JsonResponse(body, status=exc.status_code, headers=headers, json_dumps_params=_COMPACT)
@@ -148,13 +141,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse |
     # repeat each refused request on stderr.
     response._has_been_logged = True
     return response
-
-
-def _set_rollback() -> None:
-    """Roll back ``ATOMIC_REQUESTS`` transactions, looking only at connections in use."""
-    for connection in connections.all(initialized_only=True):
-        if connection.settings_dict["ATOMIC_REQUESTS"] and connection.in_atomic_block:
-            connection.set_rollback(True)
 
 
 def _code_for(exc: exceptions.APIException) -> str:
