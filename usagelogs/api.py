@@ -104,6 +104,8 @@ class UsageLogExportView(OwnLogsMixin, GenericAPIView):
 
     renderer_classes = [CsvRenderer]
     content_negotiation_class = AlwaysFirstRenderer
+    # No OPTIONS description: it would be JSON sent as text/csv. OPTIONS answers 405.
+    metadata_class = None
 
     @api_operation(
         operation_id="usage_logs_export", summary="Export usage logs as CSV", scope=LOGS_READ,

@@ -44,3 +44,12 @@ def test_the_renderer_renders_csv_not_json() -> None:
 def test_the_file_name_is_utc() -> None:
     moment = datetime(2026, 1, 2, 1, 2, 3, tzinfo=timezone(timedelta(hours=5)))
     assert export_filename(moment) == "api-usage-logs-20260101-200203.csv"
+
+
+@pytest.mark.django_db
+def test_options_on_the_export_is_405_in_the_envelope_not_a_crash(user: object, make_key: object, api: object) -> None:
+    _, secret = make_key(user)  # type: ignore[operator]
+    response = api(secret).options("/api/v1/usage-logs/export")  # type: ignore[operator]
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+    assert api(secret).head("/api/v1/usage-logs/export").status_code == 200  # type: ignore[operator]

@@ -1,0 +1,158 @@
+"""Writes to keys: create, update, revoke, roll, and the last-used bookkeeping."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .. import keycache
+from ..conf import conf
+from ..models import AllowlistEntry, AllowlistMode, ApiKey, AuditAction
+from ..networks import EntryInput
+from ..secrets import generate_key, generate_prefix, hash_key
+from ._common import (
+    INVALID_GRACE,
+    INVALID_SCOPE,
+    KEY_NOT_ACTIVE,
+    SCOPE_NOT_HELD,
+    UNSET,
+    Actor,
+    Unset,
+    audit,
+    entries_snapshot,
+    key_snapshot,
+    lock,
+    touch,
+    validate_mode,
+)
+
+
+def _validate_scopes(scopes: Iterable[Any], actor: Actor) -> list[str]:
+    scopes = list(scopes)
+    known = conf.all_scopes
+    unknown = [scope for scope in scopes if not isinstance(scope, str) or scope not in known]
+    if unknown:
+        raise ValidationError({"scopes": ValidationError(f"Unknown scope: {unknown[0]!s:.100}.", code=INVALID_SCOPE)})
+    # A key may hand out only the scopes it holds itself.
+    if actor.key_scopes is not None and not set(scopes) <= actor.key_scopes:
+        raise ValidationError({"scopes": ValidationError("A key can grant only scopes it holds.", code=SCOPE_NOT_HELD)})
+    return sorted(set(scopes))
+
+
+def _store_entries(key: ApiKey, entries: Sequence[EntryInput]) -> None:
+    AllowlistEntry.objects.bulk_create([AllowlistEntry(api_key=key, cidr=e.cidr, label=e.label) for e in entries])
+
+
+@transaction.atomic
+def key_create(
+    *, owner_id: int, name: str, actor: Actor, description: str = "", scopes: Iterable[str] = (),
+    allowlist: Sequence[EntryInput] = (), allowlist_mode: str = AllowlistMode.ENFORCE,
+    expires_at: datetime | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key and return it with its full secret, which is never stored or shown again.
+
+    ``allowlist`` comes from :func:`networks.validate_allowlist`.
+    """
+    prefix = generate_prefix()
+    while ApiKey.objects.filter(prefix=prefix).exists():
+        prefix = generate_prefix()
+    full = generate_key(prefix)
+    key = ApiKey(
+        owner_id=owner_id, name=name, description=description, prefix=prefix, secret_hash=hash_key(full),
+        scopes=_validate_scopes(scopes, actor), allowlist_mode=validate_mode(allowlist_mode),
+        expires_at=expires_at, created_by_id=actor.user_id,
+    )
+    key.full_clean(exclude=["owner", "created_by"])
+    key.save()
+    _store_entries(key, allowlist)
+    audit(key, actor, AuditAction.KEY_CREATED, after={**key_snapshot(key), "allowlist": entries_snapshot(key)})
+    return key, full
+
+
+@transaction.atomic
+def key_update(
+    *, key: ApiKey, actor: Actor, name: str | Unset = UNSET, description: str | Unset = UNSET,
+    scopes: Iterable[str] | Unset = UNSET, expires_at: datetime | None | Unset = UNSET,
+    allowlist_mode: str | Unset = UNSET,
+) -> ApiKey:
+    """Change what is passed of name, description, scopes, expires_at and allowlist_mode."""
+    key = lock(key)
+    before = key_snapshot(key)
+    if not isinstance(name, Unset):
+        key.name = name
+    if not isinstance(description, Unset):
+        key.description = description
+    if not isinstance(scopes, Unset):
+        key.scopes = _validate_scopes(scopes, actor)
+    if not isinstance(expires_at, Unset):
+        key.expires_at = expires_at
+    if not isinstance(allowlist_mode, Unset):
+        key.allowlist_mode = validate_mode(allowlist_mode)
+    key.full_clean(exclude=["owner", "created_by"])
+    key.save(update_fields=["name", "description", "scopes", "expires_at", "allowlist_mode"])
+    after = key_snapshot(key)
+    if before != after:
+        mode_only = {k for k in after if after[k] != before[k]} == {"allowlist_mode"}
+        audit(key, actor, AuditAction.MODE_CHANGED if mode_only else AuditAction.KEY_UPDATED, before, after)
+        touch(key)
+    key.refresh_from_db()
+    return key
+
+
+@transaction.atomic
+def key_revoke(*, key: ApiKey, actor: Actor) -> ApiKey:
+    """Revoke a key at once, on every process; revoking twice changes nothing in the database.
+
+    Revoking a revoked key still replaces its cache token: a shared cache restored from an older
+    snapshot may be serving the key as active, and this makes every process reread the row.
+    """
+    key = lock(key)
+    if key.revoked_at is None:
+        before = key_snapshot(key)
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        audit(key, actor, AuditAction.KEY_REVOKED, before, key_snapshot(key))
+        touch(key)
+    else:
+        keycache.invalidate(key.prefix)
+    return key
+
+
+@transaction.atomic
+def key_roll(*, key: ApiKey, actor: Actor, grace_seconds: int = 0) -> tuple[ApiKey, str]:
+    """Issue a new secret; the old one keeps working for ``grace_seconds`` (0 to 7 days)."""
+    if isinstance(grace_seconds, bool) or not isinstance(grace_seconds, int) or not 0 <= grace_seconds <= conf.MAX_ROLL_GRACE_SECONDS:
+        raise ValidationError({"grace_seconds": ValidationError(
+            f"Enter a whole number of seconds from 0 to {conf.MAX_ROLL_GRACE_SECONDS}.", code=INVALID_GRACE)})
+    key = lock(key)
+    if key.status != "active":
+        raise ValidationError({"key": ValidationError("Only an active key can be rolled.", code=KEY_NOT_ACTIVE)})
+    full = generate_key(key.prefix)
+    now = timezone.now()
+    key.previous_secret_hash = key.secret_hash if grace_seconds else ""
+    key.previous_expires_at = now + timedelta(seconds=grace_seconds) if grace_seconds else None
+    key.secret_hash = hash_key(full)
+    key.save(update_fields=["secret_hash", "previous_secret_hash", "previous_expires_at"])
+    audit(key, actor, AuditAction.KEY_ROLLED, after={"grace_seconds": grace_seconds,
+                                                      "previous_expires_at": key.previous_expires_at and key.previous_expires_at.isoformat()})
+    touch(key)
+    return key, full
+
+
+def key_mark_used(*, key_id: Any, ip: str | None, entry_id: Any = None, now: datetime | None = None) -> None:
+    """Record use: ``last_used_*`` and the matched entry's ``last_matched_at``.
+
+    A conditional update writes at most once per interval per key, whichever process asks.
+    """
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=conf.LAST_USED_INTERVAL)
+    ApiKey.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale), pk=key_id).update(
+        last_used_at=now, last_used_ip=ip)
+    if entry_id is not None:
+        AllowlistEntry.objects.filter(Q(last_matched_at__isnull=True) | Q(last_matched_at__lt=stale), pk=entry_id).update(
+            last_matched_at=now)
