@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from . import selectors, services
 from .drf import KeyfenceAPIMixin
-from .keycache import KeyRecord
+from .records import KeyRecord
 from .models import ApiKey
 from .networks import find_overlaps
 from .permissions import HasScopes

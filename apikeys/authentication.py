@@ -16,7 +16,7 @@ from . import keycache
 from .client_ip import get_client_ip
 from .context import KeyContext, key_context
 from .errors import ApiError
-from .keycache import KeyRecord
+from .records import KeyRecord
 from .models import AllowlistMode
 from .secrets import digest_matches, hash_key, parse_key, prefix_of
 

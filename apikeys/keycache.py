@@ -1,4 +1,4 @@
-"""Look up a key for request handling, with a cache that can never admit a stale key.
+"""Where request handling gets a key's record: the store, with a cache that never admits a stale key.
 
 With a per-process cache (the default local-memory backend) every request reads the key's row,
 one indexed query joined to the owner's ``is_active``, and reuses the record built for an
@@ -15,13 +15,10 @@ instead of each waiting out the socket timeout.
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from django.core.cache import caches
@@ -29,52 +26,18 @@ from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.core.signals import setting_changed
-from django.db import connections, router, transaction
+from django.db import transaction
 from django.dispatch import receiver
 
 from .conf import conf
 from .errors import CacheUnavailable
-from .models import AllowlistEntry, ApiKey
-from .matching import CompiledAllowlist, compile_allowlist
+from .records import KeyRecord, load_record, remember
 
 logger = logging.getLogger("keyfence.keycache")
 
-_COLUMNS = (
-    "id", "owner_id", "name", "secret_hash", "previous_secret_hash", "previous_expires_at", "scopes",
-    "allowlist_mode", "expires_at", "revoked_at", "version", "last_used_at",
-)
-_MEMO_MAX = 4096
-_compiled: dict[tuple[Any, int], CompiledAllowlist] = {}
-# prefix -> (row, record): a record is rebuilt only when its row changes.
-_by_row: dict[str, tuple[tuple[Any, ...], KeyRecord]] = {}
 # prefix -> record read from the shared cache, valid while the shared token is its token.
 _by_token: dict[str, KeyRecord] = {}
-_sql: dict[str, str] = {}
 _state: dict[str, Any] = {}
-
-
-@dataclass(frozen=True, slots=True)
-class KeyRecord:
-    """What request handling needs to know about a key; never holds the key itself."""
-
-    id: Any
-    owner_id: int
-    name: str
-    prefix: str
-    secret_hash: str
-    previous_secret_hash: str
-    previous_expires_at: datetime | None
-    scopes: frozenset[str]
-    allowlist_mode: str
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    version: int
-    last_used_at: datetime | None
-    owner_active: bool
-    allowlist: CompiledAllowlist
-    token: str = ""
-    # Wall-clock time after which a shared-cache copy of this record is read again.
-    fresh_until: float = 0.0
 
 
 def _cache() -> Any:
@@ -161,84 +124,6 @@ def _settings_changed(*, setting: str, **kwargs: Any) -> None:
         breaker.open_until = 0.0
 
 
-def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
-    if len(memo) >= _MEMO_MAX:
-        memo.pop(next(iter(memo), None), None)  # the oldest entry; safe if another thread won
-    memo[key] = value
-
-
-def _compiled_for(key_id: Any, version: int) -> CompiledAllowlist:
-    compiled = _compiled.get((key_id, version))
-    if compiled is None:
-        rows = AllowlistEntry.objects.filter(api_key_id=key_id).values_list("id", "cidr")
-        # Each range carries (entry id, cidr), so the usage log can name the entry that matched.
-        compiled = compile_allowlist(((entry_id, cidr), cidr) for entry_id, cidr in rows)
-        _remember(_compiled, (key_id, version), compiled)
-    return compiled
-
-
-def _select_sql(connection: Any) -> str:
-    """One statement per backend, built once from the models' table and column names."""
-    sql = _sql.get(connection.alias)
-    if sql is None:
-        qn = connection.ops.quote_name
-        key_meta = ApiKey._meta
-        owner_meta = key_meta.get_field("owner").related_model._meta
-        columns = ", ".join(f"k.{qn(key_meta.get_field(name).column)}" for name in _COLUMNS)
-        sql = (
-            f"SELECT {columns}, o.{qn(owner_meta.get_field('is_active').column)} "
-            f"FROM {qn(key_meta.db_table)} k INNER JOIN {qn(owner_meta.db_table)} o "
-            f"ON o.{qn(owner_meta.pk.column)} = k.{qn(key_meta.get_field('owner').column)} "
-            f"WHERE k.{qn(key_meta.get_field('prefix').column)} = %s"
-        )
-        _sql[connection.alias] = sql
-    return sql
-
-
-def _aware(value: Any) -> datetime | None:
-    # SQLite hands back naive UTC datetimes (or text, if a converter is missing).
-    if value is None or (isinstance(value, datetime) and value.tzinfo is not None):
-        return value
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
-
-
-def _record(prefix: str, row: tuple[Any, ...], token: str) -> KeyRecord:
-    (key_id, owner_id, name, secret_hash, previous_hash, previous_expires_at, scopes, mode, expires_at,
-     revoked_at, version, last_used_at, owner_active) = row
-    if not isinstance(key_id, uuid.UUID):
-        key_id = uuid.UUID(str(key_id))
-    if isinstance(scopes, (str, bytes)):
-        scopes = json.loads(scopes)
-    return KeyRecord(
-        id=key_id, owner_id=owner_id, name=name, prefix=prefix, secret_hash=secret_hash,
-        previous_secret_hash=previous_hash or "", previous_expires_at=_aware(previous_expires_at),
-        scopes=frozenset(scopes or ()), allowlist_mode=mode, expires_at=_aware(expires_at),
-        revoked_at=_aware(revoked_at), version=int(version), last_used_at=_aware(last_used_at),
-        owner_active=bool(owner_active), allowlist=_compiled_for(key_id, int(version)), token=token,
-        fresh_until=time.time() + float(conf.CACHE_REVALIDATE_SECONDS) if token else 0.0,
-    )
-
-
-def _load(prefix: str, token: str = "") -> KeyRecord | None:
-    """Read the key's row: one query, no queryset or model instance on the way."""
-    connection = connections[router.db_for_read(ApiKey)]
-    with connection.cursor() as cursor:
-        cursor.execute(_select_sql(connection), (prefix,))
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    if not token:
-        known = _by_row.get(prefix)
-        if known is not None and known[0] == row:
-            return known[1]
-    record = _record(prefix, row, token)
-    if not token:
-        _remember(_by_row, prefix, (row, record))
-    return record
-
-
 def _record_key(prefix: str) -> str:
     # "rec", not the former "key": records cached before ``fresh_until`` existed are never read.
     return f"keyfence:rec:{prefix}"
@@ -261,7 +146,7 @@ def is_current(record: KeyRecord | None, token: Any, now: float) -> bool:
 def get_record(prefix: str) -> KeyRecord | None:
     """The current record for ``prefix``, or ``None`` if no key has it."""
     if not cache_is_shared() or (breaker.open_until and breaker.is_open()):
-        return _load(prefix)
+        return load_record(prefix)
     cache = _cache()
     try:
         token = _read(cache, _version_key(prefix))
@@ -271,12 +156,12 @@ def get_record(prefix: str) -> KeyRecord | None:
             if not is_current(record, token, now):
                 record = _read(cache, _record_key(prefix))
                 if is_current(record, token, now):
-                    _remember(_by_token, prefix, record)
+                    remember(_by_token, prefix, record)
                 else:
                     record = None
     except Exception as exc:
         breaker.failed(exc)
-        return _load(prefix)
+        return load_record(prefix)
     if breaker.open_until:
         breaker.succeeded()
     if token is not None and record is not None:
@@ -290,15 +175,15 @@ def _load_shared(cache: Any, prefix: str, token: str | None) -> KeyRecord | None
         token = uuid.uuid4().hex
         try:
             if not cache.add(_version_key(prefix), token, timeout=None):
-                return _load(prefix)
+                return load_record(prefix)
         except Exception as exc:
             breaker.failed(exc)
-            return _load(prefix)
-    record = _load(prefix, token)
+            return load_record(prefix)
+    record = load_record(prefix, token)
     if record is None:
         _by_token.pop(prefix, None)
         return None
-    _remember(_by_token, prefix, record)
+    remember(_by_token, prefix, record)
     try:
         cache.set(_record_key(prefix), record, timeout=conf.CACHE_TIMEOUT)
     except Exception as exc:

@@ -11,7 +11,7 @@ from typing import Any
 
 from rest_framework.permissions import BasePermission
 
-from .keycache import KeyRecord
+from .records import KeyRecord
 
 INSUFFICIENT_SCOPE = "INSUFFICIENT_SCOPE"
 

@@ -8,7 +8,7 @@ from . import keycache
 from .authentication import read_presented_key
 from .client_ip import get_client_ip
 from .context import KeyContext, key_context
-from .keycache import KeyRecord
+from .records import KeyRecord
 from .secrets import prefix_of
 from .services import Actor
 

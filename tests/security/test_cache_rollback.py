@@ -9,7 +9,7 @@ import pytest
 import redis
 from django.core.cache import caches
 
-from apikeys import keycache, services
+from apikeys import keycache, records, services
 from apikeys.models import ApiKey
 from tests.servers import REDIS_URL, app_server, call, redis_available, redis_caches
 
@@ -81,9 +81,11 @@ def test_revoking_again_after_a_restore_stops_the_key_at_once(user, make_key, sh
 
 @pytest.fixture
 def clock(monkeypatch):
-    """Wall-clock time as keycache sees it, moved by hand."""
+    """Wall-clock time as the key store and the record builder see it, moved by hand."""
     now = [time.time()]
-    monkeypatch.setattr(keycache, "time", SimpleNamespace(time=lambda: now[0], monotonic=time.monotonic))
+    fake = SimpleNamespace(time=lambda: now[0], monotonic=time.monotonic)
+    monkeypatch.setattr(keycache, "time", fake)
+    monkeypatch.setattr(records, "time", fake)
     return now
 
 
