@@ -1,4 +1,5 @@
 """The sign-in form, with brute-force lockout."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,7 +25,7 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         subject = throttle.Subject(self.cleaned_data.get("username") or "", address.text if address else "unknown")
         try:
             locked = throttle.is_locked(subject)
-        except Exception:  # the shared cache is down: without the lockout, refuse rather than allow guessing
+        except Exception:  # noqa: BLE001 - the shared cache is down: without the lockout, refuse rather than allow guessing
             raise forms.ValidationError(UNAVAILABLE_MESSAGE, code=SIGN_IN_UNAVAILABLE) from None
         if locked:
             raise forms.ValidationError(LOCKED_MESSAGE, code=LOCKED_OUT)

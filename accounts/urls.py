@@ -1,4 +1,5 @@
 """Sign-in and sign-out at /accounts/, with Django's auth views."""
+
 from django.contrib.auth import views as auth_views
 from django.urls import path
 

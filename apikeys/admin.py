@@ -2,6 +2,7 @@
 
 Keys are revoked, never deleted: their audit events keep them (a protected foreign key).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -33,8 +34,10 @@ class EntryAdminForm(forms.ModelForm):
         model = AllowlistEntry
         fields = ["cidr", "label"]
         # The inline table's column headings are not labels: name each input for assistive technology.
-        widgets = {"cidr": forms.TextInput(attrs={"aria-label": "IP address or CIDR"}),
-                   "label": forms.TextInput(attrs={"aria-label": "Label"})}
+        widgets = {
+            "cidr": forms.TextInput(attrs={"aria-label": "IP address or CIDR"}),
+            "label": forms.TextInput(attrs={"aria-label": "Label"}),
+        }
 
     def clean_cidr(self) -> str:
         return normalize_cidr(self.cleaned_data.get("cidr"))
@@ -86,7 +89,9 @@ class ApiKeyAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["scopes"].choices = [(name, name) for name in conf.all_scopes]
         # The admin's split date and time inputs sit under one label that points at neither.
-        for widget, part in zip(getattr(self.fields["expires_at"].widget, "widgets", []), ("date", "time")):
+        for widget, part in zip(
+            getattr(self.fields["expires_at"].widget, "widgets", []), ("date", "time"), strict=False
+        ):
             widget.attrs["aria-label"] = f"Expires at: {part}"
 
 
@@ -116,20 +121,30 @@ class ApiKeyAdmin(admin.ModelAdmin):
         keys = list(queryset)
         for key in keys:
             services.key_revoke(key=key, actor=actor_of(request))
-        self.message_user(request, f"Revoked {len(keys)} key(s). Requests that use them now fail with "
-                                   "API_KEY_REVOKED.", messages.SUCCESS)
+        self.message_user(
+            request,
+            f"Revoked {len(keys)} key(s). Requests that use them now fail with API_KEY_REVOKED.",
+            messages.SUCCESS,
+        )
 
     def get_urls(self) -> list[URLPattern]:
         own = [
-            path("<path:object_id>/created/", self.admin_site.admin_view(self.created_view),
-                 name="apikeys_apikey_created"),
-            path("<path:object_id>/revoke/", self.admin_site.admin_view(self.revoke_view),
-                 name="apikeys_apikey_revoke"),
+            path(
+                "<path:object_id>/created/",
+                self.admin_site.admin_view(self.created_view),
+                name="apikeys_apikey_created",
+            ),
+            path(
+                "<path:object_id>/revoke/", self.admin_site.admin_view(self.revoke_view), name="apikeys_apikey_revoke"
+            ),
         ]
         return own + super().get_urls()
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: forms.ModelForm, change: bool) -> None:
-        data = {name: form.cleaned_data.get(name) for name in ("name", "description", "scopes", "allowlist_mode", "expires_at")}
+        data = {
+            name: form.cleaned_data.get(name)
+            for name in ("name", "description", "scopes", "allowlist_mode", "expires_at")
+        }
         if change:
             services.key_update(key=obj, actor=actor_of(request), **data)
             return
@@ -163,8 +178,13 @@ class ApiKeyAdmin(admin.ModelAdmin):
         full = None
         if pending.get("key_id") == str(key.pk):
             full = request.session.pop(NEW_SECRET_SESSION_KEY)["secret"]
-        context = {**self.admin_site.each_context(request), "key": key, "full_key": full, "opts": self.model._meta,
-                   "title": "API key created"}
+        context = {
+            **self.admin_site.each_context(request),
+            "key": key,
+            "full_key": full,
+            "opts": self.model._meta,
+            "title": "API key created",
+        }
         response = TemplateResponse(request, "admin/apikeys/key_created.html", context)
         add_never_cache_headers(response)
         return response
@@ -175,11 +195,19 @@ class ApiKeyAdmin(admin.ModelAdmin):
         change_url = reverse("admin:apikeys_apikey_change", args=[key.pk])
         if request.method == "POST":
             services.key_revoke(key=key, actor=actor_of(request))
-            self.message_user(request, f"{key.name} was revoked. Requests that use it now fail with API_KEY_REVOKED.",
-                              messages.SUCCESS)
+            self.message_user(
+                request,
+                f"{key.name} was revoked. Requests that use it now fail with API_KEY_REVOKED.",
+                messages.SUCCESS,
+            )
             return HttpResponseRedirect(change_url)
-        context = {**self.admin_site.each_context(request), "key": key, "opts": self.model._meta,
-                   "title": f"Revoke {key.name}", "change_url": change_url}
+        context = {
+            **self.admin_site.each_context(request),
+            "key": key,
+            "opts": self.model._meta,
+            "title": f"Revoke {key.name}",
+            "change_url": change_url,
+        }
         return TemplateResponse(request, "admin/apikeys/key_revoke.html", context)
 
     def _get_key(self, request: HttpRequest, object_id: str, allowed: Any) -> ApiKey:

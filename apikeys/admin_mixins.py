@@ -1,4 +1,5 @@
 """Admin pieces shared by the apps' admins, importable without registering any model."""
+
 from __future__ import annotations
 
 from typing import Any

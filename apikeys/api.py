@@ -1,4 +1,5 @@
 """Thin DRF views over services and selectors (SPEC §6)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,18 +12,32 @@ from rest_framework.views import APIView
 
 from . import selectors, services
 from .drf import KeyfenceAPIMixin
-from .records import KeyRecord
 from .models import ApiKey
 from .networks import find_overlaps
 from .permissions import HasScopes
+from .records import KeyRecord
 from .request import actor_of, client_ip_text, owner_id_of
 from .schema import (
-    CREATE_EXAMPLE, ENTRY_FIELD_CODES, KEY_FIELD_CODES, LIST_FIELD_CODES, api_operation, error_codes,
+    CREATE_EXAMPLE,
+    ENTRY_FIELD_CODES,
+    KEY_FIELD_CODES,
+    LIST_FIELD_CODES,
+    api_operation,
+    error_codes,
 )
 from .serializers import (
-    AllowlistEntrySerializer, AllowlistReplaceSerializer, AllowlistSerializer, ApiKeySerializer,
-    ApiKeyWithSecretSerializer, AuditEventSerializer, EntryCreateSerializer, EntryUpdateSerializer,
-    KeyCreateSerializer, KeyRollSerializer, KeyUpdateSerializer, WhoamiSerializer,
+    AllowlistEntrySerializer,
+    AllowlistReplaceSerializer,
+    AllowlistSerializer,
+    ApiKeySerializer,
+    ApiKeyWithSecretSerializer,
+    AuditEventSerializer,
+    EntryCreateSerializer,
+    EntryUpdateSerializer,
+    KeyCreateSerializer,
+    KeyRollSerializer,
+    KeyUpdateSerializer,
+    WhoamiSerializer,
 )
 
 READ, WRITE = "keys:read", "keys:write"
@@ -52,17 +67,25 @@ class WhoamiView(KeyfenceAPIMixin, APIView):
     """The calling key and the client IP as the server sees it."""
 
     @api_operation(
-        operation_id="whoami", summary="Show the calling key and client IP", scope=None,
+        operation_id="whoami",
+        summary="Show the calling key and client IP",
+        scope=None,
         description="The key that signed this request and the client IP as the server saw it: the address "
-                    "to put in an allowlist. `key` is null for a browser session.",
-        responses={200: WhoamiSerializer}, errors=error_codes(scoped=False),
+        "to put in an allowlist. `key` is null for a browser session.",
+        responses={200: WhoamiSerializer},
+        errors=error_codes(scoped=False),
     )
     def get(self, request: Request) -> Response:
         record = request.auth if isinstance(request.auth, KeyRecord) else None
         key = None
         if record is not None:
-            key = {"id": str(record.id), "name": record.name, "prefix": record.prefix,
-                   "scopes": sorted(record.scopes), "allowlist_mode": record.allowlist_mode}
+            key = {
+                "id": str(record.id),
+                "name": record.name,
+                "prefix": record.prefix,
+                "scopes": sorted(record.scopes),
+                "allowlist_mode": record.allowlist_mode,
+            }
         return Response({"key": key, "client_ip": client_ip_text(request)})
 
 
@@ -70,21 +93,28 @@ class KeyListView(ScopedAPIView):
     """The caller's keys; create a key."""
 
     @api_operation(
-        operation_id="keys_list", summary="List your API keys", scope=READ,
+        operation_id="keys_list",
+        summary="List your API keys",
+        scope=READ,
         description="Every key of the caller, newest first, revoked and expired ones included. "
-                    "Secrets are never shown.",
-        responses={200: ApiKeySerializer(many=True)}, errors=error_codes(),
+        "Secrets are never shown.",
+        responses={200: ApiKeySerializer(many=True)},
+        errors=error_codes(),
     )
     def get(self, request: Request) -> Response:
         keys = selectors.key_list_for(owner_id=owner_id_of(request))
         return Response(ApiKeySerializer(keys, many=True).data)
 
     @api_operation(
-        operation_id="keys_create", summary="Create an API key", scope=WRITE,
+        operation_id="keys_create",
+        summary="Create an API key",
+        scope=WRITE,
         description="Create a key with optional scopes, allowlist (up to 20 addresses or CIDR ranges), "
-                    "allowlist mode and expiry. The response holds the full key in `key`: it is shown "
-                    "only this once. A key may grant only scopes it holds itself (`SCOPE_NOT_HELD`).",
-        request=KeyCreateSerializer, responses={201: ApiKeyWithSecretSerializer}, examples=[CREATE_EXAMPLE],
+        "allowlist mode and expiry. The response holds the full key in `key`: it is shown "
+        "only this once. A key may grant only scopes it holds itself (`SCOPE_NOT_HELD`).",
+        request=KeyCreateSerializer,
+        responses={201: ApiKeyWithSecretSerializer},
+        examples=[CREATE_EXAMPLE],
         errors=error_codes(unsafe=True, body=True),
         field_codes=(*KEY_FIELD_CODES, *ENTRY_FIELD_CODES, *LIST_FIELD_CODES),
     )
@@ -101,19 +131,26 @@ class KeyDetailView(ScopedAPIView):
     """One key: read, change or revoke it."""
 
     @api_operation(
-        operation_id="keys_retrieve", summary="Get an API key", scope=READ,
+        operation_id="keys_retrieve",
+        summary="Get an API key",
+        scope=READ,
         description="One key of the caller, with its allowlist. A key of another owner is `NOT_FOUND`.",
-        responses={200: ApiKeySerializer}, errors=error_codes(lookup=True),
+        responses={200: ApiKeySerializer},
+        errors=error_codes(lookup=True),
     )
     def get(self, request: Request, key_id: str) -> Response:
         return Response(ApiKeySerializer(self.get_key(request, key_id)).data)
 
     @api_operation(
-        operation_id="keys_update", summary="Change an API key", scope=WRITE,
+        operation_id="keys_update",
+        summary="Change an API key",
+        scope=WRITE,
         description="Change the name, description, scopes, expiry or allowlist mode; fields left out keep "
-                    "their values. The change reaches every server before the response.",
-        request=KeyUpdateSerializer, responses={200: ApiKeySerializer},
-        errors=error_codes(unsafe=True, body=True, lookup=True, change=True), field_codes=KEY_FIELD_CODES,
+        "their values. The change reaches every server before the response.",
+        request=KeyUpdateSerializer,
+        responses={200: ApiKeySerializer},
+        errors=error_codes(unsafe=True, body=True, lookup=True, change=True),
+        field_codes=KEY_FIELD_CODES,
     )
     def patch(self, request: Request, key_id: str) -> Response:
         key = self.get_key(request, key_id)
@@ -122,9 +159,12 @@ class KeyDetailView(ScopedAPIView):
         return Response(ApiKeySerializer(self.get_key(request, key_id)).data)
 
     @api_operation(
-        operation_id="keys_revoke", summary="Revoke an API key", scope=WRITE,
+        operation_id="keys_revoke",
+        summary="Revoke an API key",
+        scope=WRITE,
         description="The key stops working at once, on every server, and stays listed as revoked.",
-        responses={204: None}, errors=error_codes(unsafe=True, lookup=True, change=True),
+        responses={204: None},
+        errors=error_codes(unsafe=True, lookup=True, change=True),
     )
     def delete(self, request: Request, key_id: str) -> Response:
         services.key_revoke(key=self.get_key(request, key_id), actor=actor_of(request))
@@ -135,11 +175,14 @@ class KeyRollView(ScopedAPIView):
     """Issue a new secret for a key."""
 
     @api_operation(
-        operation_id="keys_roll", summary="Roll an API key", scope=WRITE,
+        operation_id="keys_roll",
+        summary="Roll an API key",
+        scope=WRITE,
         description="Issue a new secret with the same id, prefix and settings; the response holds it in "
-                    "`key`, shown only this once. The old secret keeps working for `grace_seconds` "
-                    "(0, the default, to 7 days). Only an active key can be rolled (`KEY_NOT_ACTIVE`).",
-        request=KeyRollSerializer, responses={201: ApiKeyWithSecretSerializer},
+        "`key`, shown only this once. The old secret keeps working for `grace_seconds` "
+        "(0, the default, to 7 days). Only an active key can be rolled (`KEY_NOT_ACTIVE`).",
+        request=KeyRollSerializer,
+        responses={201: ApiKeyWithSecretSerializer},
         errors=error_codes(unsafe=True, body=True, lookup=True, change=True),
         field_codes=("INVALID", "INVALID_GRACE", "KEY_NOT_ACTIVE", "UNKNOWN_FIELD"),
     )
@@ -154,28 +197,38 @@ class KeyRollView(ScopedAPIView):
 
 def allowlist_body(key: ApiKey) -> dict[str, Any]:
     entries = list(key.entries.order_by("created_at", "id"))
-    return AllowlistSerializer({
-        "mode": key.allowlist_mode, "entries": entries, "warnings": find_overlaps(e.cidr for e in entries),
-    }).data
+    return AllowlistSerializer(
+        {
+            "mode": key.allowlist_mode,
+            "entries": entries,
+            "warnings": find_overlaps(e.cidr for e in entries),
+        }
+    ).data
 
 
 class AllowlistView(ScopedAPIView):
     """A key's allowlist: read it, replace it, or add one entry."""
 
     @api_operation(
-        operation_id="allowlist_retrieve", summary="Get a key's allowlist", scope=READ,
+        operation_id="allowlist_retrieve",
+        summary="Get a key's allowlist",
+        scope=READ,
         description="The allowlist mode and entries, each with when it last matched, and warnings for "
-                    "entries that lie inside others. An empty allowlist allows every IP.",
-        responses={200: AllowlistSerializer}, errors=error_codes(lookup=True),
+        "entries that lie inside others. An empty allowlist allows every IP.",
+        responses={200: AllowlistSerializer},
+        errors=error_codes(lookup=True),
     )
     def get(self, request: Request, key_id: str) -> Response:
         return Response(allowlist_body(self.get_key(request, key_id)))
 
     @api_operation(
-        operation_id="allowlist_replace", summary="Replace a key's allowlist", scope=WRITE,
+        operation_id="allowlist_replace",
+        summary="Replace a key's allowlist",
+        scope=WRITE,
         description="Replace every entry, and optionally the mode, in one change: all of it is applied or "
-                    "none of it. Errors name the entry, as in `entries.2.cidr`.",
-        request=AllowlistReplaceSerializer, responses={200: AllowlistSerializer},
+        "none of it. Errors name the entry, as in `entries.2.cidr`.",
+        request=AllowlistReplaceSerializer,
+        responses={200: AllowlistSerializer},
         errors=error_codes(unsafe=True, body=True, lookup=True, change=True),
         field_codes=(*ENTRY_FIELD_CODES, *LIST_FIELD_CODES, "INVALID_CHOICE", "REQUIRED", "UNKNOWN_FIELD"),
     )
@@ -186,9 +239,12 @@ class AllowlistView(ScopedAPIView):
         return Response(allowlist_body(self.get_key(request, key_id)))
 
     @api_operation(
-        operation_id="allowlist_add", summary="Add an allowlist entry", scope=WRITE,
+        operation_id="allowlist_add",
+        summary="Add an allowlist entry",
+        scope=WRITE,
         description="Add one address or CIDR range, with an optional label, to a key's allowlist.",
-        request=EntryCreateSerializer, responses={201: AllowlistEntrySerializer},
+        request=EntryCreateSerializer,
+        responses={201: AllowlistEntrySerializer},
         errors=error_codes(unsafe=True, body=True, lookup=True, change=True),
         field_codes=(*ENTRY_FIELD_CODES, "REQUIRED", "UNKNOWN_FIELD"),
     )
@@ -203,9 +259,12 @@ class AllowlistEntryView(ScopedAPIView):
     """One allowlist entry: change or remove it."""
 
     @api_operation(
-        operation_id="allowlist_entry_update", summary="Change an allowlist entry", scope=WRITE,
+        operation_id="allowlist_entry_update",
+        summary="Change an allowlist entry",
+        scope=WRITE,
         description="Change an entry's cidr, label, or both.",
-        request=EntryUpdateSerializer, responses={200: AllowlistEntrySerializer},
+        request=EntryUpdateSerializer,
+        responses={200: AllowlistEntrySerializer},
         errors=error_codes(unsafe=True, body=True, lookup=True, change=True),
         field_codes=(*ENTRY_FIELD_CODES, "UNKNOWN_FIELD"),
     )
@@ -217,9 +276,12 @@ class AllowlistEntryView(ScopedAPIView):
         return Response(AllowlistEntrySerializer(entry).data)
 
     @api_operation(
-        operation_id="allowlist_entry_remove", summary="Remove an allowlist entry", scope=WRITE,
+        operation_id="allowlist_entry_remove",
+        summary="Remove an allowlist entry",
+        scope=WRITE,
         description="Remove one entry. Removing the last one leaves the key unrestricted.",
-        responses={204: None}, errors=error_codes(unsafe=True, lookup=True, change=True),
+        responses={204: None},
+        errors=error_codes(unsafe=True, lookup=True, change=True),
     )
     def delete(self, request: Request, key_id: str, entry_id: str) -> Response:
         key = self.get_key(request, key_id)
@@ -239,10 +301,13 @@ class KeyEventsView(ScopedAPIView):
     pagination_class = EventPagination
 
     @api_operation(
-        operation_id="keys_events", summary="List a key's audit trail", scope=READ,
+        operation_id="keys_events",
+        summary="List a key's audit trail",
+        scope=READ,
         description="Every change to the key and its allowlist, newest first, with the actor, client IP "
-                    "and the values before and after. Cursor-paginated: follow `next`.",
-        responses={200: AuditEventSerializer(many=True)}, errors=error_codes(lookup=True, cursor=True),
+        "and the values before and after. Cursor-paginated: follow `next`.",
+        responses={200: AuditEventSerializer(many=True)},
+        errors=error_codes(lookup=True, cursor=True),
     )
     def get(self, request: Request, key_id: str) -> Response:
         events = selectors.events_for(key=self.get_key(request, key_id))

@@ -1,5 +1,6 @@
 """DRF authentication by API key: parse, look up (cached), verify, find the client IP, check
 the allowlist. Each step fails with its own code (SPEC §3)."""
+
 from __future__ import annotations
 
 from functools import partial
@@ -16,8 +17,8 @@ from . import keycache
 from .client_ip import get_client_ip
 from .context import KeyContext, key_context
 from .errors import ApiError
-from .records import KeyRecord
 from .models import AllowlistMode
+from .records import KeyRecord
 from .secrets import digest_matches, hash_key, parse_key, prefix_of
 
 INVALID_API_KEY = "INVALID_API_KEY"
@@ -57,7 +58,9 @@ def _verify(record: KeyRecord, digest: str) -> bool:
     if digest_matches(digest, record.secret_hash):
         return True
     return bool(
-        record.previous_secret_hash and record.previous_expires_at and record.previous_expires_at > timezone.now()
+        record.previous_secret_hash
+        and record.previous_expires_at
+        and record.previous_expires_at > timezone.now()
         and digest_matches(digest, record.previous_secret_hash)
     )
 
@@ -151,8 +154,12 @@ def check_allowlist(record: KeyRecord, request: Any, context: KeyContext) -> Non
         return
     context.decision = "blocked"
     shown = address.text if address is not None else "an unknown address"
-    raise ApiError(IP_NOT_ALLOWED, f"Requests from {shown} are not allowed for this API key.", 403,
-                   client_ip=address.text if address is not None else None)
+    raise ApiError(
+        IP_NOT_ALLOWED,
+        f"Requests from {shown} are not allowed for this API key.",
+        403,
+        client_ip=address.text if address is not None else None,
+    )
 
 
 class ApiKeyAuthentication(BaseAuthentication):

@@ -1,4 +1,5 @@
 """System checks on the apikeys settings: one stable id per rule, each on the raw value."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -53,10 +54,17 @@ def _limits() -> list[Error]:
 def _scopes() -> list[Error]:
     scopes = conf.raw("SCOPES")
     names = list(scopes) if isinstance(scopes, (dict, list, tuple)) else None
-    if names is None or not all(isinstance(name, str) and name.strip() for name in names) or (
-            isinstance(scopes, dict) and not all(isinstance(text, str) for text in scopes.values())):
-        return [Error("KEYFENCE_SCOPES must be a dict of scope names to descriptions, or a list of scope names.",
-                      id="apikeys.E006")]
+    if (
+        names is None
+        or not all(isinstance(name, str) and name.strip() for name in names)
+        or (isinstance(scopes, dict) and not all(isinstance(text, str) for text in scopes.values()))
+    ):
+        return [
+            Error(
+                "KEYFENCE_SCOPES must be a dict of scope names to descriptions, or a list of scope names.",
+                id="apikeys.E006",
+            )
+        ]
     return []
 
 
@@ -79,8 +87,11 @@ def _cache() -> list[Error]:
 def _api_prefix() -> list[Error]:
     prefix = conf.raw("API_PREFIX")
     if not isinstance(prefix, str) or not prefix.startswith("/") or not prefix.endswith("/") or len(prefix) < 3:
-        return [Error("KEYFENCE_API_PREFIX must be a path that starts and ends with '/', such as '/api/'.",
-                      id="apikeys.E010")]
+        return [
+            Error(
+                "KEYFENCE_API_PREFIX must be a path that starts and ends with '/', such as '/api/'.", id="apikeys.E010"
+            )
+        ]
     return []
 
 

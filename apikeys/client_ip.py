@@ -4,6 +4,7 @@ By default only ``REMOTE_ADDR`` counts. When the peer lies inside ``KEYFENCE_TRU
 the configured header is walked from right to left, skipping trusted addresses; anything that
 cannot be parsed makes the client *unknown*, which matches no allowlist entry.
 """
+
 from __future__ import annotations
 
 import ipaddress

@@ -5,6 +5,7 @@ settings on first use and kept; a changed setting (``override_settings``, pytest
 ``settings``) drops what was kept, once, through ``setting_changed``. System checks
 (``checks.py``) look at the raw values; the typed properties assume the checks passed.
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar, cast
@@ -144,8 +145,10 @@ class ApiKeySettings(AppSettings):
     @property
     def client_ip_header_meta(self) -> str:
         """The WSGI environ name of the configured client-IP header."""
-        return cast(str, self._derived(
-            "client_ip_header_meta", lambda: "HTTP_" + self.CLIENT_IP_HEADER.upper().replace("-", "_")))
+        return cast(
+            str,
+            self._derived("client_ip_header_meta", lambda: "HTTP_" + self.CLIENT_IP_HEADER.upper().replace("-", "_")),
+        )
 
 
 conf = ApiKeySettings()

@@ -1,4 +1,5 @@
 """What request handling learned about the key, kept on the request for the usage log."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 A host's ``REST_FRAMEWORK`` settings govern its own views; the keys and usage-log endpoints
 keep key-or-session authentication, JSON only, and the error envelope whatever they say.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -3,6 +3,7 @@
 Every error reads ``{"error": {"code", "message", ...}}``; validation errors add ``fields``, a map
 from a dotted field path to a list of ``{"code", "message"}``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -87,9 +88,7 @@ def flatten_errors(detail: Any, path: str = "") -> dict[str, list[dict[str, str]
             for key, errors in flatten_errors(value, f"{path}.{name}" if path else str(name)).items():
                 fields.setdefault(key, []).extend(errors)
     elif isinstance(detail, list) and detail and all(isinstance(item, exceptions.ErrorDetail) for item in detail):
-        fields[path or "non_field_errors"] = [
-            {"code": str(item.code).upper(), "message": str(item)} for item in detail
-        ]
+        fields[path or "non_field_errors"] = [{"code": str(item.code).upper(), "message": str(item)} for item in detail]
     elif isinstance(detail, list):
         for index, value in enumerate(detail):
             if value:
@@ -157,4 +156,3 @@ def json_error_response(request: HttpRequest, code: str, status_code: int) -> Js
     """An envelope response for errors raised outside DRF views (unknown URLs, crashes)."""
     key_context(request).error_code = code
     return JsonResponse(error_body(code, _MESSAGES.get(code, code)), status=status_code, json_dumps_params=_COMPACT)
-

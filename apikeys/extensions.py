@@ -3,6 +3,7 @@
 The usage-log app, when installed, registers where the allowlist editor's "Recently blocked
 IPs" come from; without it, the editor leaves that panel out.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,8 +1,8 @@
 """Forms shared by the settings pages and the admin. Every rule is the one in networks/services."""
+
 from __future__ import annotations
 
 import re
-
 import secrets
 from typing import Any
 
@@ -70,8 +70,9 @@ class BaseEntryFormSet(forms.BaseFormSet):
         self.entries = []
         if self.management_form.cleaned_data.get(forms.formsets.TOTAL_FORM_COUNT, 0) < 0:
             # Django reads a negative count as zero rows, which would silently drop the list.
-            raise ValidationError("The form was not sent as the page built it. Reload and try again.",
-                                  code="INVALID_FORM")
+            raise ValidationError(
+                "The form was not sent as the page built it. Reload and try again.", code="INVALID_FORM"
+            )
         if any(form.errors for form in self.forms):
             return
         rows = [form for form in self.forms if not form.is_blank()]
@@ -133,15 +134,22 @@ EXPIRY_CHOICES = [("", "Never"), ("7", "In 7 days"), ("30", "In 30 days"), ("90"
 class KeyForm(forms.Form):
     """Name, description, scopes, allowlist mode and expiry of a new key."""
 
-    name = forms.CharField(label="Name", max_length=_model_max("name"),
-                           help_text="For example the server or job that will use the key.")
-    description = forms.CharField(label="Description", max_length=_model_max("description"), required=False,
-                                  widget=forms.Textarea(attrs={"rows": 2}))
+    name = forms.CharField(
+        label="Name", max_length=_model_max("name"), help_text="For example the server or job that will use the key."
+    )
+    description = forms.CharField(
+        label="Description",
+        max_length=_model_max("description"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     scopes = forms.MultipleChoiceField(label="Scopes", required=False, widget=forms.CheckboxSelectMultiple)
-    allowlist_mode = forms.ChoiceField(label="Allowlist mode", choices=AllowlistMode.choices,
-                                       initial=AllowlistMode.ENFORCE, widget=forms.RadioSelect)
-    expires_in = forms.TypedChoiceField(label="Expires", choices=EXPIRY_CHOICES, required=False,
-                                        coerce=int, empty_value=None)
+    allowlist_mode = forms.ChoiceField(
+        label="Allowlist mode", choices=AllowlistMode.choices, initial=AllowlistMode.ENFORCE, widget=forms.RadioSelect
+    )
+    expires_in = forms.TypedChoiceField(
+        label="Expires", choices=EXPIRY_CHOICES, required=False, coerce=int, empty_value=None
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -154,16 +162,24 @@ class ModeForm(forms.Form):
     mode = forms.ChoiceField(label="Mode", choices=AllowlistMode.choices, widget=forms.RadioSelect)
 
 
-GRACE_CHOICES = [(0, "Stop working at once"), (3600, "Keep working for 1 hour"),
-                 (86400, "Keep working for 24 hours"), (7 * 86400, "Keep working for 7 days")]
+GRACE_CHOICES = [
+    (0, "Stop working at once"),
+    (3600, "Keep working for 1 hour"),
+    (86400, "Keep working for 24 hours"),
+    (7 * 86400, "Keep working for 7 days"),
+]
 
 
 class RollForm(forms.Form):
     """How long the old secret keeps working after a roll."""
 
     grace_seconds = forms.TypedChoiceField(
-        label="The current secret", choices=GRACE_CHOICES, coerce=int, initial=0,
-        help_text="Keep it working for a while if programs need time to switch to the new secret.")
+        label="The current secret",
+        choices=GRACE_CHOICES,
+        coerce=int,
+        initial=0,
+        help_text="Keep it working for a while if programs need time to switch to the new secret.",
+    )
 
 
 def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -178,7 +194,7 @@ def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
 def issue_nonce(session: SessionBase) -> str:
     """A one-time token for a form whose success must not happen twice (create, roll)."""
     nonce = secrets.token_urlsafe(24)
-    session[_NONCE_SESSION_KEY] = [*session.get(_NONCE_SESSION_KEY, [])[-(_NONCES_KEPT - 1):], nonce]
+    session[_NONCE_SESSION_KEY] = [*session.get(_NONCE_SESSION_KEY, [])[-(_NONCES_KEPT - 1) :], nonce]
     return nonce
 
 

@@ -13,6 +13,7 @@ that time. And a cache that fails or hangs opens a circuit breaker: for
 ``KEYFENCE_CACHE_COOLDOWN_SECONDS`` requests read the database and changes are refused at once,
 instead of each waiting out the socket timeout.
 """
+
 from __future__ import annotations
 
 import logging
@@ -68,8 +69,12 @@ class CacheBreaker:
             opening = not self.open_until
             self.open_until = time.monotonic() + max(float(conf.CACHE_COOLDOWN_SECONDS), 0.001)
         if opening:
-            logger.warning("Shared cache unavailable (%s); reading keys from the database and refusing key "
-                           "changes for %ss at a time until it answers.", exc, conf.CACHE_COOLDOWN_SECONDS)
+            logger.warning(
+                "Shared cache unavailable (%s); reading keys from the database and refusing key "
+                "changes for %ss at a time until it answers.",
+                exc,
+                conf.CACHE_COOLDOWN_SECONDS,
+            )
 
     def succeeded(self) -> None:
         """A probe reached the cache: close. Callers check ``open_until`` first."""
@@ -159,7 +164,7 @@ def get_record(prefix: str) -> KeyRecord | None:
                     remember(_by_token, prefix, record)
                 else:
                     record = None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any cache failure opens the breaker
         breaker.failed(exc)
         return load_record(prefix)
     if breaker.open_until:
@@ -176,7 +181,7 @@ def _load_shared(cache: Any, prefix: str, token: str | None) -> KeyRecord | None
         try:
             if not cache.add(_version_key(prefix), token, timeout=None):
                 return load_record(prefix)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any cache failure opens the breaker
             breaker.failed(exc)
             return load_record(prefix)
     record = load_record(prefix, token)
@@ -186,7 +191,7 @@ def _load_shared(cache: Any, prefix: str, token: str | None) -> KeyRecord | None
     remember(_by_token, prefix, record)
     try:
         cache.set(_record_key(prefix), record, timeout=conf.CACHE_TIMEOUT)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any cache failure opens the breaker
         breaker.failed(exc)
     return record
 
@@ -220,7 +225,7 @@ def invalidate(prefix: str) -> None:
     def after_commit() -> None:
         try:
             _replace_token(prefix)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any cache failure opens the breaker
             breaker.failed(exc)
             logger.error("Could not invalidate cached key %s after commit.", prefix)
 

@@ -3,6 +3,7 @@
 Pure Python, no ORM. Entries arrive canonical (see :mod:`apikeys.networks`); an address is
 matched with one binary search, whatever the number and shape of the entries.
 """
+
 from __future__ import annotations
 
 import ipaddress

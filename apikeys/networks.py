@@ -4,6 +4,7 @@ Pure Python on top of :mod:`ipaddress`; no ORM. Every path that accepts an allow
 (model field, form, serializer, admin and CLI) calls :func:`normalize_cidr`, and every path that
 accepts a whole list calls :func:`validate_allowlist`. Matching lives in :mod:`apikeys.matching`.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -173,12 +174,14 @@ def find_overlaps(cidrs: Iterable[str]) -> list[dict[str, str]]:
     for inner in networks:
         for outer in networks:
             if inner is not outer and inner.version == outer.version and inner != outer and inner.subnet_of(outer):
-                warnings.append({
-                    "code": "ENTRY_OVERLAPS",
-                    "cidr": str(inner),
-                    "within": str(outer),
-                    "message": f"{inner} lies inside {outer}.",
-                })
+                warnings.append(
+                    {
+                        "code": "ENTRY_OVERLAPS",
+                        "cidr": str(inner),
+                        "within": str(outer),
+                        "message": f"{inner} lies inside {outer}.",
+                    }
+                )
                 break
     return warnings
 

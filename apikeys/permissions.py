@@ -4,6 +4,7 @@ Both are ordinary DRF permissions: they answer ``False`` rather than raise, so t
 compose with ``&``, ``|`` and ``~``, and DRF turns a refusal into 401 (nobody authenticated)
 or 403 (the permission's ``message`` and ``code``).
 """
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -4,13 +4,14 @@ The record is what request handling needs to know about a key, with its allowlis
 per ``version``. A record is rebuilt only when its row changes. :mod:`apikeys.keycache` decides
 where records come from (this module, or the shared cache).
 """
+
 from __future__ import annotations
 
 import json
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connections, router
@@ -20,8 +21,18 @@ from .matching import CompiledAllowlist, compile_allowlist
 from .models import AllowlistEntry, ApiKey
 
 _COLUMNS = (
-    "id", "owner_id", "name", "secret_hash", "previous_secret_hash", "previous_expires_at", "scopes",
-    "allowlist_mode", "expires_at", "revoked_at", "version", "last_used_at",
+    "id",
+    "owner_id",
+    "name",
+    "secret_hash",
+    "previous_secret_hash",
+    "previous_expires_at",
+    "scopes",
+    "allowlist_mode",
+    "expires_at",
+    "revoked_at",
+    "version",
+    "last_used_at",
 )
 MEMO_MAX = 4096
 _compiled: dict[tuple[Any, int], CompiledAllowlist] = {}
@@ -94,22 +105,46 @@ def _aware(value: Any) -> datetime | None:
         return value
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _record(prefix: str, row: tuple[Any, ...], token: str) -> KeyRecord:
-    (key_id, owner_id, name, secret_hash, previous_hash, previous_expires_at, scopes, mode, expires_at,
-     revoked_at, version, last_used_at, owner_active) = row
+    (
+        key_id,
+        owner_id,
+        name,
+        secret_hash,
+        previous_hash,
+        previous_expires_at,
+        scopes,
+        mode,
+        expires_at,
+        revoked_at,
+        version,
+        last_used_at,
+        owner_active,
+    ) = row
     if not isinstance(key_id, uuid.UUID):
         key_id = uuid.UUID(str(key_id))
     if isinstance(scopes, (str, bytes)):
         scopes = json.loads(scopes)
     return KeyRecord(
-        id=key_id, owner_id=owner_id, name=name, prefix=prefix, secret_hash=secret_hash,
-        previous_secret_hash=previous_hash or "", previous_expires_at=_aware(previous_expires_at),
-        scopes=frozenset(scopes or ()), allowlist_mode=mode, expires_at=_aware(expires_at),
-        revoked_at=_aware(revoked_at), version=int(version), last_used_at=_aware(last_used_at),
-        owner_active=bool(owner_active), allowlist=_compiled_for(key_id, int(version)), token=token,
+        id=key_id,
+        owner_id=owner_id,
+        name=name,
+        prefix=prefix,
+        secret_hash=secret_hash,
+        previous_secret_hash=previous_hash or "",
+        previous_expires_at=_aware(previous_expires_at),
+        scopes=frozenset(scopes or ()),
+        allowlist_mode=mode,
+        expires_at=_aware(expires_at),
+        revoked_at=_aware(revoked_at),
+        version=int(version),
+        last_used_at=_aware(last_used_at),
+        owner_active=bool(owner_active),
+        allowlist=_compiled_for(key_id, int(version)),
+        token=token,
         fresh_until=time.time() + float(conf.CACHE_REVALIDATE_SECONDS) if token else 0.0,
     )
 

@@ -1,5 +1,6 @@
 """What a request carries about its key and its caller, for the pages, the API, the admin and
 any app that logs requests (usagelogs reads it; apikeys never reads usagelogs)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """OpenAPI description of the API for drf-spectacular: auth schemes, the error envelope, operations."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -29,10 +30,18 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):  # type: ignore[no-untyped-def]
         return [
-            {"type": "http", "scheme": "bearer", "bearerFormat": "kf_<prefix>_<secret>",
-             "description": "An API key in `Authorization: Bearer kf_<prefix>_<secret>`."},
-            {"type": "apiKey", "in": "header", "name": "X-API-Key",
-             "description": "The same API key in the `X-API-Key` header."},
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "kf_<prefix>_<secret>",
+                "description": "An API key in `Authorization: Bearer kf_<prefix>_<secret>`.",
+            },
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-API-Key",
+                "description": "The same API key in the `X-API-Key` header.",
+            },
         ]
 
 
@@ -65,11 +74,14 @@ class FieldErrorSerializer(serializers.Serializer):
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="A stable UPPER_SNAKE code; the message may change.")
     message = serializers.CharField()
-    client_ip = serializers.CharField(required=False, allow_null=True,
-                                      help_text="With IP_NOT_ALLOWED: the client IP as the server saw it.")
-    fields = serializers.DictField(child=FieldErrorSerializer(many=True), required=False,
-                                   help_text="With VALIDATION_ERROR: errors by dotted field path, "
-                                             "such as allowlist.2.cidr.")
+    client_ip = serializers.CharField(
+        required=False, allow_null=True, help_text="With IP_NOT_ALLOWED: the client IP as the server saw it."
+    )
+    fields = serializers.DictField(
+        child=FieldErrorSerializer(many=True),
+        required=False,
+        help_text="With VALIDATION_ERROR: errors by dotted field path, such as allowlist.2.cidr.",
+    )
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -82,7 +94,7 @@ AUTH_CODES = ("NOT_AUTHENTICATED", "INVALID_API_KEY", "API_KEY_REVOKED", "API_KE
 # What each status means; the codes of an operation are listed in its own description.
 _MEANINGS = {
     400: "The request is not valid.",
-    401: "No key, or a key that does not work. Carries `WWW-Authenticate: Bearer realm=\"api\"`.",
+    401: 'No key, or a key that does not work. Carries `WWW-Authenticate: Bearer realm="api"`.',
     403: "The key may not do this.",
     404: "No such object, or one of another owner.",
     406: "The Accept header asks for a type other than JSON.",
@@ -92,9 +104,17 @@ _MEANINGS = {
 }
 
 
-def error_codes(*, scoped: bool = True, unsafe: bool = False, body: bool = False, query: bool = False,
-                lookup: bool = False, cursor: bool = False, change: bool = False,
-                json: bool = True) -> dict[int, tuple[str, ...]]:
+def error_codes(
+    *,
+    scoped: bool = True,
+    unsafe: bool = False,
+    body: bool = False,
+    query: bool = False,
+    lookup: bool = False,
+    cursor: bool = False,
+    change: bool = False,
+    json: bool = True,
+) -> dict[int, tuple[str, ...]]:
     """The error codes an operation can answer, by status.
 
     ``unsafe``: a write, which a session must send with its CSRF token. ``body`` and ``query``: input
@@ -103,8 +123,9 @@ def error_codes(*, scoped: bool = True, unsafe: bool = False, body: bool = False
     answer is JSON, so an Accept header that excludes it is refused.
     """
     codes: dict[int, tuple[str, ...]] = {401: AUTH_CODES}
-    codes[403] = ("IP_NOT_ALLOWED",) + (("INSUFFICIENT_SCOPE",) if scoped else ()) + (
-        ("PERMISSION_DENIED",) if unsafe else ())
+    codes[403] = (
+        ("IP_NOT_ALLOWED",) + (("INSUFFICIENT_SCOPE",) if scoped else ()) + (("PERMISSION_DENIED",) if unsafe else ())
+    )
     if body or query:
         codes[400] = ("VALIDATION_ERROR",) + (("MALFORMED_REQUEST",) if body else ())
     if lookup or cursor:
@@ -119,11 +140,19 @@ def error_codes(*, scoped: bool = True, unsafe: bool = False, body: bool = False
 
 
 _EXAMPLES: dict[str, dict[str, Any]] = {
-    "VALIDATION_ERROR": {"message": "The request is not valid.", "fields": {"allowlist.0.cidr": [
-        {"code": "HOST_BITS_SET", "message": "203.0.113.5/24 has host bits set. Did you mean 203.0.113.0/24?"}]}},
+    "VALIDATION_ERROR": {
+        "message": "The request is not valid.",
+        "fields": {
+            "allowlist.0.cidr": [
+                {"code": "HOST_BITS_SET", "message": "203.0.113.5/24 has host bits set. Did you mean 203.0.113.0/24?"}
+            ]
+        },
+    },
     "NOT_AUTHENTICATED": {"message": "Authentication credentials were not provided."},
-    "IP_NOT_ALLOWED": {"message": "Requests from 198.51.100.7 are not allowed for this API key.",
-                       "client_ip": "198.51.100.7"},
+    "IP_NOT_ALLOWED": {
+        "message": "Requests from 198.51.100.7 are not allowed for this API key.",
+        "client_ip": "198.51.100.7",
+    },
     "NOT_FOUND": {"message": "Not found."},
     "RATE_LIMITED": {"message": "Request was throttled. Expected available in 30 seconds."},
 }
@@ -135,42 +164,93 @@ def _error_response(status: int, codes: tuple[str, ...], fields: tuple[str, ...]
     if fields:
         description += " Field codes: " + ", ".join(f"`{code}`" for code in fields) + "."
     example = {"error": {"code": codes[0], **_EXAMPLES.get(codes[0], {"message": _MEANINGS[status]})}}
-    return OpenApiResponse(response=ErrorSerializer, description=description,
-                           examples=[OpenApiExample(codes[0], value=example, status_codes=[str(status)])])
+    return OpenApiResponse(
+        response=ErrorSerializer,
+        description=description,
+        examples=[OpenApiExample(codes[0], value=example, status_codes=[str(status)])],
+    )
 
 
 _HEADERS = [
-    OpenApiParameter("WWW-Authenticate", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[401],
-                     description='Always `Bearer realm="api"`.'),
-    OpenApiParameter("Retry-After", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[429],
-                     description="Seconds to wait before trying again."),
+    OpenApiParameter(
+        "WWW-Authenticate",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        response=[401],
+        description='Always `Bearer realm="api"`.',
+    ),
+    OpenApiParameter(
+        "Retry-After",
+        OpenApiTypes.INT,
+        OpenApiParameter.HEADER,
+        response=[429],
+        description="Seconds to wait before trying again.",
+    ),
 ]
 
 
-def api_operation(*, operation_id: str, summary: str, description: str, scope: str | None,
-                  responses: dict[Any, Any], errors: dict[int, tuple[str, ...]],
-                  field_codes: tuple[str, ...] = (), **extra: Any) -> Callable[[Any], Any]:
+def api_operation(
+    *,
+    operation_id: str,
+    summary: str,
+    description: str,
+    scope: str | None,
+    responses: dict[Any, Any],
+    errors: dict[int, tuple[str, ...]],
+    field_codes: tuple[str, ...] = (),
+    **extra: Any,
+) -> Callable[[Any], Any]:
     """``extend_schema`` for one operation: what it does, the scope it needs, and its errors."""
     if scope:
         needs = f"Required scope: `{scope}`. A signed-in browser session may call it too."
     else:
         needs = "No scope is required: any valid key, or a signed-in browser session."
     # Errors are JSON whatever the operation's own media type (the export's is CSV).
-    documented = {(status, "application/json"): _error_response(status, codes, field_codes if status == 400 else ())
-                  for status, codes in errors.items()}
+    documented = {
+        (status, "application/json"): _error_response(status, codes, field_codes if status == 400 else ())
+        for status, codes in errors.items()
+    }
     return extend_schema(
-        operation_id=operation_id, summary=summary, description=f"{description}\n\n{needs}",
-        responses={**responses, **documented}, parameters=[*_HEADERS, *extra.pop("parameters", [])], **extra,
+        operation_id=operation_id,
+        summary=summary,
+        description=f"{description}\n\n{needs}",
+        responses={**responses, **documented},
+        parameters=[*_HEADERS, *extra.pop("parameters", [])],
+        **extra,
     )
 
 
 # Field codes of VALIDATION_ERROR, by request body.
-KEY_FIELD_CODES = ("REQUIRED", "BLANK", "MAX_LENGTH", "INVALID", "NULL", "INVALID_CHOICE", "UNKNOWN_FIELD",
-                   "INVALID_SCOPE", "SCOPE_NOT_HELD")
-ENTRY_FIELD_CODES = ("INVALID_IP", "PREFIX_TOO_BROAD", "HOST_BITS_SET", "DUPLICATE_ENTRY", "TOO_MANY_ENTRIES",
-                     "LABEL_TOO_LONG", "INVALID_LABEL")
+KEY_FIELD_CODES = (
+    "REQUIRED",
+    "BLANK",
+    "MAX_LENGTH",
+    "INVALID",
+    "NULL",
+    "INVALID_CHOICE",
+    "UNKNOWN_FIELD",
+    "INVALID_SCOPE",
+    "SCOPE_NOT_HELD",
+)
+ENTRY_FIELD_CODES = (
+    "INVALID_IP",
+    "PREFIX_TOO_BROAD",
+    "HOST_BITS_SET",
+    "DUPLICATE_ENTRY",
+    "TOO_MANY_ENTRIES",
+    "LABEL_TOO_LONG",
+    "INVALID_LABEL",
+)
 LIST_FIELD_CODES = ("INVALID_ENTRY", "INVALID_ENTRIES")
-CREATE_EXAMPLE = OpenApiExample("A key for deploys from one office", request_only=True, value={
-    "name": "deploy", "description": "CI deploys", "scopes": ["keys:read"],
-    "allowlist": [{"cidr": "203.0.113.0/24", "label": "office"}], "allowlist_mode": "enforce", "expires_at": None,
-})
+CREATE_EXAMPLE = OpenApiExample(
+    "A key for deploys from one office",
+    request_only=True,
+    value={
+        "name": "deploy",
+        "description": "CI deploys",
+        "scopes": ["keys:read"],
+        "allowlist": [{"cidr": "203.0.113.0/24", "label": "office"}],
+        "allowlist_mode": "enforce",
+        "expires_at": None,
+    },
+)

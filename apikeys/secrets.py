@@ -4,6 +4,7 @@ A key reads ``kf_<prefix>_<body>``: an 8-character public prefix of ``[a-z0-9]``
 characters, the last 6 of which are a base62 CRC32 of everything before them. The checksum lets
 the server reject a mistyped key without touching the database.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -63,7 +64,7 @@ def parse_key(raw: str) -> ParsedKey | None:
     head, tail = raw[:-CHECKSUM_LENGTH], raw[-CHECKSUM_LENGTH:]
     if not hmac.compare_digest(checksum(head), tail):
         return None
-    return ParsedKey(prefix=raw[3:3 + PREFIX_LENGTH], full=raw)
+    return ParsedKey(prefix=raw[3 : 3 + PREFIX_LENGTH], full=raw)
 
 
 def prefix_of(raw: str) -> str | None:
@@ -71,8 +72,8 @@ def prefix_of(raw: str) -> str | None:
 
     The separator must follow, or ``kf_abcdefghi_...`` would be taken for key ``abcdefgh``.
     """
-    if raw.startswith("kf_") and raw[3 + PREFIX_LENGTH:4 + PREFIX_LENGTH] == "_":
-        candidate = raw[3:3 + PREFIX_LENGTH]
+    if raw.startswith("kf_") and raw[3 + PREFIX_LENGTH : 4 + PREFIX_LENGTH] == "_":
+        candidate = raw[3 : 3 + PREFIX_LENGTH]
         if all(ch in PREFIX_ALPHABET for ch in candidate):
             return candidate
     return None

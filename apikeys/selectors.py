@@ -1,4 +1,5 @@
 """Every read of keys the views need, scoped to the owner: another owner's key is a 404."""
+
 from __future__ import annotations
 
 import uuid

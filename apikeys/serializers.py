@@ -1,4 +1,5 @@
 """Request and response shapes of the keys API. Validation rules live in networks and services."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,7 +21,10 @@ class StrictSerializer(serializers.Serializer):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError(
-                    {name: [serializers.ErrorDetail("This field is not recognised.", code=UNKNOWN_FIELD)] for name in unknown[:20]}
+                    {
+                        name: [serializers.ErrorDetail("This field is not recognised.", code=UNKNOWN_FIELD)]
+                        for name in unknown[:20]
+                    }
                 )
         return super().to_internal_value(data)
 
@@ -54,10 +58,14 @@ class ValidatedField(serializers.Field):
         return value
 
 
-@extend_schema_field({
-    "type": "string", "maxLength": networks.MAX_INPUT_LENGTH, "example": "203.0.113.0/24",
-    "description": "An IP address or a CIDR range, such as 203.0.113.5 or 2001:db8::/48.",
-})
+@extend_schema_field(
+    {
+        "type": "string",
+        "maxLength": networks.MAX_INPUT_LENGTH,
+        "example": "203.0.113.0/24",
+        "description": "An IP address or a CIDR range, such as 203.0.113.5 or 2001:db8::/48.",
+    }
+)
 class CidrField(ValidatedField):
     """One entry's address or range, normalized by :func:`networks.normalize_cidr`."""
 
@@ -65,8 +73,15 @@ class CidrField(ValidatedField):
         return networks.normalize_cidr(data)
 
 
-@extend_schema_field({"type": "string", "maxLength": networks.MAX_LABEL_LENGTH, "nullable": True, "example": "office",
-                      "description": "Optional; null or an empty string means no label."})
+@extend_schema_field(
+    {
+        "type": "string",
+        "maxLength": networks.MAX_LABEL_LENGTH,
+        "nullable": True,
+        "example": "office",
+        "description": "Optional; null or an empty string means no label.",
+    }
+)
 class LabelField(ValidatedField):
     """An entry's label, checked by :func:`networks.validate_label`; ``null`` means no label."""
 
@@ -118,15 +133,27 @@ class ApiKeySerializer(serializers.ModelSerializer):
 
     allowlist = AllowlistEntrySerializer(source="entries", many=True, read_only=True)
     # A stored scope the host project no longer defines is still shown, so no enum here.
-    scopes = serializers.ListField(child=serializers.CharField(), read_only=True,
-                                   help_text="Scopes such as keys:read, keys:write and logs:read.")
+    scopes = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text="Scopes such as keys:read, keys:write and logs:read."
+    )
     status = serializers.ChoiceField(choices=KEY_STATUSES, read_only=True)
 
     class Meta:
         model = ApiKey
         fields = [
-            "id", "name", "description", "prefix", "scopes", "allowlist", "allowlist_mode", "status",
-            "created_at", "expires_at", "revoked_at", "last_used_at", "last_used_ip",
+            "id",
+            "name",
+            "description",
+            "prefix",
+            "scopes",
+            "allowlist",
+            "allowlist_mode",
+            "status",
+            "created_at",
+            "expires_at",
+            "revoked_at",
+            "last_used_at",
+            "last_used_ip",
         ]
         read_only_fields = fields
 
@@ -149,7 +176,9 @@ class KeyCreateSerializer(StrictSerializer):
     description = TextField(max_length=500, required=False, allow_blank=True, default="")
     scopes = serializers.ListField(child=ScopeField(max_length=100), required=False, default=list, max_length=100)
     allowlist = AllowlistInputField(required=False, default=list)
-    allowlist_mode = serializers.ChoiceField(choices=AllowlistMode.choices, required=False, default=AllowlistMode.ENFORCE)
+    allowlist_mode = serializers.ChoiceField(
+        choices=AllowlistMode.choices, required=False, default=AllowlistMode.ENFORCE
+    )
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
@@ -167,8 +196,9 @@ class KeyRollSerializer(StrictSerializer):
     """How long the old secret keeps working."""
 
     # The range (0 to KEYFENCE_MAX_ROLL_GRACE_SECONDS) is the service's rule: INVALID_GRACE.
-    grace_seconds = serializers.IntegerField(required=False, default=0,
-                                             help_text="Seconds the old secret keeps working: 0 to 7 days.")
+    grace_seconds = serializers.IntegerField(
+        required=False, default=0, help_text="Seconds the old secret keeps working: 0 to 7 days."
+    )
 
 
 class AllowlistSerializer(serializers.Serializer):

@@ -1,4 +1,5 @@
 """Keep cached keys honest when keys or their owners change outside the apikeys services."""
+
 from __future__ import annotations
 
 from typing import Any

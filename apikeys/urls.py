@@ -1,4 +1,5 @@
 """API routes of the keys app; a trailing slash is optional."""
+
 from django.urls import re_path
 
 from . import api
@@ -11,7 +12,10 @@ urlpatterns = [
     re_path(rf"^keys/(?P<key_id>{UUID})/?$", api.KeyDetailView.as_view(), name="api-key"),
     re_path(rf"^keys/(?P<key_id>{UUID})/roll/?$", api.KeyRollView.as_view(), name="api-key-roll"),
     re_path(rf"^keys/(?P<key_id>{UUID})/allowlist/?$", api.AllowlistView.as_view(), name="api-allowlist"),
-    re_path(rf"^keys/(?P<key_id>{UUID})/allowlist/(?P<entry_id>{UUID})/?$", api.AllowlistEntryView.as_view(),
-            name="api-allowlist-entry"),
+    re_path(
+        rf"^keys/(?P<key_id>{UUID})/allowlist/(?P<entry_id>{UUID})/?$",
+        api.AllowlistEntryView.as_view(),
+        name="api-allowlist-entry",
+    ),
     re_path(rf"^keys/(?P<key_id>{UUID})/events/?$", api.KeyEventsView.as_view(), name="api-key-events"),
 ]

@@ -1,4 +1,5 @@
 """Last-used tracking: ``last_used_*`` written at most once per key per interval, per process."""
+
 from __future__ import annotations
 
 import logging

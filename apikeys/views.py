@@ -1,4 +1,5 @@
 """Settings > Developer pages for API keys: thin views over the services and selectors."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -32,8 +33,10 @@ from .forms import (
 from .models import ApiKey
 from .request import actor_of, client_ip_text
 
-ALREADY_DONE = ("That form was already submitted, so nothing was done twice. A secret is shown only once: "
-                "if you did not copy it, roll the key to get a new one.")
+ALREADY_DONE = (
+    "That form was already submitted, so nothing was done twice. A secret is shown only once: "
+    "if you did not copy it, roll the key to get a new one."
+)
 GET_POST = require_http_methods(["GET", "POST"])
 
 
@@ -42,9 +45,14 @@ def _key(request: HttpRequest, key_id: Any) -> ApiKey:
 
 
 def _editor_context(request: HttpRequest, rows: Any) -> dict[str, Any]:
-    return {"rows": rows, "rows_with_notes": [(form, {}) for form in rows.forms], "entry_prefix": ENTRY_PREFIX,
-            "max_entries": conf.MAX_ALLOWLIST_ENTRIES, "at_limit": len(rows.forms) >= conf.MAX_ALLOWLIST_ENTRIES,
-            "client_ip": client_ip_text(request)}
+    return {
+        "rows": rows,
+        "rows_with_notes": [(form, {}) for form in rows.forms],
+        "entry_prefix": ENTRY_PREFIX,
+        "max_entries": conf.MAX_ALLOWLIST_ENTRIES,
+        "at_limit": len(rows.forms) >= conf.MAX_ALLOWLIST_ENTRIES,
+        "client_ip": client_ip_text(request),
+    }
 
 
 def _secret_response(request: HttpRequest, key: ApiKey, secret: str, *, rolled: bool) -> HttpResponse:
@@ -75,8 +83,13 @@ def _create_from(request: HttpRequest, form: KeyForm, rows: Any) -> tuple[ApiKey
     data = form.cleaned_data
     days = data.get("expires_in")
     return services.key_create(
-        owner_id=request.user.pk, actor=actor_of(request), name=data["name"], description=data["description"],
-        scopes=data["scopes"], allowlist=rows.entries, allowlist_mode=data["allowlist_mode"],
+        owner_id=request.user.pk,
+        actor=actor_of(request),
+        name=data["name"],
+        description=data["description"],
+        scopes=data["scopes"],
+        allowlist=rows.entries,
+        allowlist_mode=data["allowlist_mode"],
         expires_at=timezone.now() + timedelta(days=days) if days else None,
     )
 
@@ -89,8 +102,9 @@ def key_create(request: HttpRequest) -> HttpResponse:
         return _render_create(request, KeyForm(), EntryFormSet(prefix=ENTRY_PREFIX))
     form, rows = KeyForm(request.POST), EntryFormSet(request.POST, prefix=ENTRY_PREFIX)
     if action := request.POST.get("row_action"):
-        return _render_create(request, unbound_copy(form),
-                              EntryFormSet(initial=rows_after_action(rows, action), prefix=ENTRY_PREFIX))
+        return _render_create(
+            request, unbound_copy(form), EntryFormSet(initial=rows_after_action(rows, action), prefix=ENTRY_PREFIX)
+        )
     if form.is_valid() and rows.is_valid():
         if not consume_nonce(request.session, request.POST.get("nonce", "")):
             messages.info(request, ALREADY_DONE)
@@ -116,12 +130,16 @@ def _row_notes(rows: Any, key: ApiKey) -> list[dict[str, Any]]:
     return notes
 
 
-def _render_allowlist(request: HttpRequest, key: ApiKey, rows: Any, mode: ModeForm,
-                      errors: list[str] = ()) -> HttpResponse:
+def _render_allowlist(
+    request: HttpRequest, key: ApiKey, rows: Any, mode: ModeForm, errors: list[str] = ()
+) -> HttpResponse:
     context = {
         **_editor_context(request, rows),
-        "key": key, "mode_form": mode, "list_errors": list(errors), "show_matches": True,
-        "rows_with_notes": list(zip(rows.forms, _row_notes(rows, key))),
+        "key": key,
+        "mode_form": mode,
+        "list_errors": list(errors),
+        "show_matches": True,
+        "rows_with_notes": list(zip(rows.forms, _row_notes(rows, key), strict=True)),
         "blocked": extensions.blocked_ips(owner_id=request.user.pk, key_id=key.pk, since=selectors.recent_window(7)),
         "events": selectors.history_for(key=key),
     }
@@ -135,17 +153,23 @@ def allowlist(request: HttpRequest, key_id: Any) -> HttpResponse:
     key = _key(request, key_id)
     if request.method == "GET":
         initial = [{"cidr": entry.cidr, "label": entry.label} for entry in key.entries.all()]
-        return _render_allowlist(request, key, EntryFormSet(initial=initial, prefix=ENTRY_PREFIX),
-                                 ModeForm(initial={"mode": key.allowlist_mode}))
+        return _render_allowlist(
+            request,
+            key,
+            EntryFormSet(initial=initial, prefix=ENTRY_PREFIX),
+            ModeForm(initial={"mode": key.allowlist_mode}),
+        )
     rows, mode = EntryFormSet(request.POST, prefix=ENTRY_PREFIX), ModeForm(request.POST)
     if action := request.POST.get("row_action"):
-        return _render_allowlist(request, key, EntryFormSet(initial=rows_after_action(rows, action), prefix=ENTRY_PREFIX),
-                                 unbound_copy(mode))
+        return _render_allowlist(
+            request, key, EntryFormSet(initial=rows_after_action(rows, action), prefix=ENTRY_PREFIX), unbound_copy(mode)
+        )
     errors: list[str] = []
     if rows.is_valid() and mode.is_valid():
         try:
-            services.allowlist_replace(key=key, actor=actor_of(request), entries=rows.entries,
-                                       mode=mode.cleaned_data["mode"])
+            services.allowlist_replace(
+                key=key, actor=actor_of(request), entries=rows.entries, mode=mode.cleaned_data["mode"]
+            )
         except ValidationError as exc:
             errors = exc.messages
         else:
@@ -165,8 +189,9 @@ def key_roll(request: HttpRequest, key_id: Any) -> HttpResponse:
             messages.info(request, ALREADY_DONE)
             return redirect("developer")
         try:
-            key, secret = services.key_roll(key=key, actor=actor_of(request),
-                                            grace_seconds=form.cleaned_data["grace_seconds"])
+            key, secret = services.key_roll(
+                key=key, actor=actor_of(request), grace_seconds=form.cleaned_data["grace_seconds"]
+            )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("developer")

@@ -1,4 +1,5 @@
 """Settings > Developer pages for API keys."""
+
 from django.urls import path
 
 from . import views

@@ -5,6 +5,7 @@
 Both sides get the client address already parsed (Keyfence parses it once per request), and the
 matching entry is the last one checked. Sizes 1 to 20 show how the cost grows with the list.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -16,7 +17,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.fixtures import ALLOWED_IP, ALLOWLIST, BLOCKED_IP  # noqa: E402
+from bench.fixtures import ALLOWED_IP, ALLOWLIST, BLOCKED_IP
 
 SIZES = (1, 5, 10, 20)
 
@@ -53,16 +54,23 @@ def measure(size: int, address: str, number: int = 20_000, allowlist: list[str] 
     assert (found is None) == (expected is None) and (found is None or found[1] == str(expected))
     keyfence = _per_call_ns(lambda: compiled.match(client), number)
     baseline = _per_call_ns(loop, number)
-    return {"size": size, "matches": found is not None, "keyfence_ns": keyfence, "ipaddress_ns": baseline,
-            "ratio": keyfence / baseline}
+    return {
+        "size": size,
+        "matches": found is not None,
+        "keyfence_ns": keyfence,
+        "ipaddress_ns": baseline,
+        "ratio": keyfence / baseline,
+    }
 
 
 def parse_cost(number: int = 20_000) -> dict[str, float]:
     """What parsing the client address once per request costs, for context."""
     from apikeys.networks import parse_client_address
 
-    return {"keyfence_parse_ns": _per_call_ns(lambda: parse_client_address(ALLOWED_IP), number),
-            "ipaddress_parse_ns": _per_call_ns(lambda: ipaddress.ip_address(ALLOWED_IP), number)}
+    return {
+        "keyfence_parse_ns": _per_call_ns(lambda: parse_client_address(ALLOWED_IP), number),
+        "ipaddress_parse_ns": _per_call_ns(lambda: ipaddress.ip_address(ALLOWED_IP), number),
+    }
 
 
 def run(number: int = 20_000) -> dict[str, Any]:
@@ -78,18 +86,26 @@ def run(number: int = 20_000) -> dict[str, Any]:
 
 
 def report(result: dict[str, Any]) -> str:
-    lines = ["== allowlist check, ns per check (address pre-parsed)",
-             f"{'entries':>8} {'client':>9} {'Keyfence':>10} {'ipaddress loop':>15} {'ratio':>7}"]
+    lines = [
+        "== allowlist check, ns per check (address pre-parsed)",
+        f"{'entries':>8} {'client':>9} {'Keyfence':>10} {'ipaddress loop':>15} {'ratio':>7}",
+    ]
     for row in result["rows"]:
         client = "match" if row["matches"] else "no match"
-        lines.append(f"{row['size']:>8} {client:>9} {row['keyfence_ns']:>10.0f} {row['ipaddress_ns']:>15.0f} "
-                     f"{row['ratio']:>7.3f}")
+        lines.append(
+            f"{row['size']:>8} {client:>9} {row['keyfence_ns']:>10.0f} {row['ipaddress_ns']:>15.0f} "
+            f"{row['ratio']:>7.3f}"
+        )
     for row in result.get("worst", []):
         client = "match" if row["matches"] else "no match"
-        lines.append(f"{'20 (20 prefix lengths)':>8} {client:>9} {row['keyfence_ns']:>10.0f} "
-                     f"{row['ipaddress_ns']:>15.0f} {row['ratio']:>7.3f}")
-    lines.append(f"parsing the client address once per request: Keyfence {result['keyfence_parse_ns']:.0f} ns, "
-                 f"ipaddress.ip_address {result['ipaddress_parse_ns']:.0f} ns")
+        lines.append(
+            f"{'20 (20 prefix lengths)':>8} {client:>9} {row['keyfence_ns']:>10.0f} "
+            f"{row['ipaddress_ns']:>15.0f} {row['ratio']:>7.3f}"
+        )
+    lines.append(
+        f"parsing the client address once per request: Keyfence {result['keyfence_parse_ns']:.0f} ns, "
+        f"ipaddress.ip_address {result['ipaddress_parse_ns']:.0f} ns"
+    )
     return "\n".join(lines)
 
 

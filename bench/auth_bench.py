@@ -6,6 +6,7 @@
 Prints the median microseconds per request of each variant, the ratios the targets are about,
 and the SQL statements per request over 1,000 requests, the log writer's included.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.fixtures import ALLOWED_IP, BLOCKED_IP, DEFAULT_SQLITE, create_keys, setup_django  # noqa: E402
+from bench.fixtures import ALLOWED_IP, BLOCKED_IP, DEFAULT_SQLITE, create_keys, setup_django
 
 LABELS = {
     "plain": "1 plain APIView, no auth (floor)",
@@ -52,8 +53,9 @@ def build_variants() -> dict[str, Callable[[], int]]:
         "keyfence_is_authenticated": make_request(PATHS["keyfence_is_authenticated"], ALLOWED_IP, bearer),
     }
     if keys.drf_api_key:
-        variants["drf_api_key"] = make_request(PATHS["drf_api_key"], ALLOWED_IP,
-                                               {"HTTP_AUTHORIZATION": f"Api-Key {keys.drf_api_key}"})
+        variants["drf_api_key"] = make_request(
+            PATHS["drf_api_key"], ALLOWED_IP, {"HTTP_AUTHORIZATION": f"Api-Key {keys.drf_api_key}"}
+        )
     return {name: variants[name] for name in LABELS if name in variants}
 
 
@@ -94,8 +96,9 @@ def queries_per_request(call: Callable[[], int], requests: int = 1000) -> float:
         return counted() / requests
 
 
-def run(database_url: str, redis_url: str = "", rounds: int = 30, per_round: int = 100,
-        conn_max_age: int | None = -1) -> dict:
+def run(
+    database_url: str, redis_url: str = "", rounds: int = 30, per_round: int = 100, conn_max_age: int | None = -1
+) -> dict:
     """Run the whole comparison and return medians, ratios and query counts."""
     setup_django(database_url, redis_url, conn_max_age=conn_max_age)
     from django.db import connection
@@ -105,29 +108,44 @@ def run(database_url: str, redis_url: str = "", rounds: int = 30, per_round: int
     time_variants(variants, 1, max(per_round // 2, 1))  # warm up every code path and cache
     medians = time_variants(variants, rounds, per_round)
     m = medians
-    ratios = {"5/2": m["keyfence"] / m["token"], "5/4": m["keyfence"] / m["token_log"],
-              "6/5": m["keyfence_blocked"] / m["keyfence"], "5/1": m["keyfence"] / m["plain"],
-              "7/2": m["keyfence_is_authenticated"] / m["token"]}
+    ratios = {
+        "5/2": m["keyfence"] / m["token"],
+        "5/4": m["keyfence"] / m["token_log"],
+        "6/5": m["keyfence_blocked"] / m["keyfence"],
+        "5/1": m["keyfence"] / m["plain"],
+        "7/2": m["keyfence_is_authenticated"] / m["token"],
+    }
     if "drf_api_key" in m:
         ratios["5/3"] = m["keyfence"] / m["drf_api_key"]
     counted = max(per_round * 10, 10)
     queries = {name: queries_per_request(variants[name], counted) for name in COUNTED}
-    return {"database": connection.vendor, "cache": "redis" if redis_url else "locmem", "statuses": statuses,
-            "conn_max_age": connection.settings_dict["CONN_MAX_AGE"],
-            "median_us": medians, "ratios": ratios, "queries_per_request": queries, "queries_over": counted}
+    return {
+        "database": connection.vendor,
+        "cache": "redis" if redis_url else "locmem",
+        "statuses": statuses,
+        "conn_max_age": connection.settings_dict["CONN_MAX_AGE"],
+        "median_us": medians,
+        "ratios": ratios,
+        "queries_per_request": queries,
+        "queries_over": counted,
+    }
 
 
 def report(result: dict) -> str:
-    lines = [f"== requests through the WSGI handler: {result['database']}, cache {result['cache']}, "
-             f"CONN_MAX_AGE {result['conn_max_age']}",
-             f"{'variant':<46}{'median µs':>10}{'× floor':>9}"]
+    lines = [
+        f"== requests through the WSGI handler: {result['database']}, cache {result['cache']}, "
+        f"CONN_MAX_AGE {result['conn_max_age']}",
+        f"{'variant':<46}{'median µs':>10}{'x floor':>9}",
+    ]
     floor = result["median_us"]["plain"]
     for name, value in result["median_us"].items():
         lines.append(f"{LABELS[name]:<46}{value:>10.1f}{value / floor:>9.2f}")
     lines.append("ratios: " + "  ".join(f"{k} = {v:.2f}" for k, v in result["ratios"].items()))
     q = result["queries_per_request"]
-    lines.append(f"SQL statements per request ({result['queries_over']:,} requests, all threads): "
-                 + ", ".join(f"{LABELS[name].split(' ', 1)[0]} = {count:.3f}" for name, count in q.items()))
+    lines.append(
+        f"SQL statements per request ({result['queries_over']:,} requests, all threads): "
+        + ", ".join(f"{LABELS[name].split(' ', 1)[0]} = {count:.3f}" for name, count in q.items())
+    )
     return "\n".join(lines)
 
 
@@ -138,14 +156,24 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--per-round", type=int, default=100)
     connections = parser.add_mutually_exclusive_group()
-    connections.add_argument("--persistent-connections", action="store_true",
-                             help="never close database connections (CONN_MAX_AGE=None)")
-    connections.add_argument("--conn-max-age", type=int, default=-1,
-                             help="replace the configured CONN_MAX_AGE (0: a new connection per request)")
+    connections.add_argument(
+        "--persistent-connections", action="store_true", help="never close database connections (CONN_MAX_AGE=None)"
+    )
+    connections.add_argument(
+        "--conn-max-age",
+        type=int,
+        default=-1,
+        help="replace the configured CONN_MAX_AGE (0: a new connection per request)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args()
-    result = run(args.database_url, args.redis_url, args.rounds, args.per_round,
-                 None if args.persistent_connections else args.conn_max_age)
+    result = run(
+        args.database_url,
+        args.redis_url,
+        args.rounds,
+        args.per_round,
+        None if args.persistent_connections else args.conn_max_age,
+    )
     print(json.dumps(result) if args.json else report(result), flush=True)
 
 

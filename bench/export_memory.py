@@ -4,6 +4,7 @@
 
 Run by logs_scale.py in a fresh process per size, so that the peaks can be compared.
 """
+
 from __future__ import annotations
 
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.fixtures import setup_django  # noqa: E402
+from bench.fixtures import setup_django
 
 
 def stream_export(rows: int) -> int:

@@ -1,4 +1,5 @@
 """Start Django on a fresh benchmark database and create the users and keys the benchmarks use."""
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,9 @@ DEFAULT_SQLITE = Path(tempfile.gettempdir()) / "keyfence-bench.sqlite3"
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/keyfence_bench"
 # 16 IPv4 and 4 IPv6 entries. Ranges are checked most specific first, so the client, inside the
 # only /24, matches the last IPv4 range checked; the blocked client is checked against all 16.
-ALLOWLIST = ([f"2001:db8:{n}::/48" for n in range(1, 5)] + [f"198.51.100.{n}/32" for n in range(1, 16)]
-             + ["203.0.113.0/24"])
+ALLOWLIST = (
+    [f"2001:db8:{n}::/48" for n in range(1, 5)] + [f"198.51.100.{n}/32" for n in range(1, 16)] + ["203.0.113.0/24"]
+)
 ALLOWED_IP = "203.0.113.77"
 BLOCKED_IP = "192.0.2.1"
 
@@ -88,8 +90,12 @@ def create_keys(sizes: tuple[int, ...] = ()) -> Keys:
     actor = services.Actor(user_id=user.pk)
 
     def key(cidrs: list[str]) -> str:
-        return services.key_create(owner_id=user.pk, name=f"bench {len(cidrs)}", actor=actor,
-                                   allowlist=validate_allowlist([{"cidr": c} for c in cidrs]))[1]
+        return services.key_create(
+            owner_id=user.pk,
+            name=f"bench {len(cidrs)}",
+            actor=actor,
+            allowlist=validate_allowlist([{"cidr": c} for c in cidrs]),
+        )[1]
 
     keys = Keys(token=Token.objects.create(user=user).key, keyfence=key(ALLOWLIST))
     keys.keyfence_small = {n: key(ALLOWLIST[-n:]) for n in sizes}

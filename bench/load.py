@@ -5,6 +5,7 @@
 Uses Debian's ``wrk`` when installed, otherwise a small threaded Python client. Reports requests
 per second, p50 and p99 latency, errors, and whether the server logged "database is locked".
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,10 +26,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.fixtures import ALLOWLIST, DEFAULT_SQLITE, ROOT, setup_django  # noqa: E402
+from bench.fixtures import ALLOWLIST, DEFAULT_SQLITE, ROOT, setup_django
 
 # The load comes from 127.0.0.1: the only /24, so the last of the 16 IPv4 ranges checked.
-LOAD_ALLOWLIST = ALLOWLIST[:-1] + ["127.0.0.0/24"]
+LOAD_ALLOWLIST = [*ALLOWLIST[:-1], "127.0.0.0/24"]
 
 
 def create_credentials() -> dict[str, str]:
@@ -39,16 +40,35 @@ def create_credentials() -> dict[str, str]:
     from apikeys.networks import validate_allowlist
 
     user = get_user_model().objects.create_user("load", "load@example.com", "not-used-for-anything")
-    _, secret = services.key_create(owner_id=user.pk, name="load", actor=services.Actor(user_id=user.pk),
-                                    allowlist=validate_allowlist([{"cidr": c} for c in LOAD_ALLOWLIST]))
+    _, secret = services.key_create(
+        owner_id=user.pk,
+        name="load",
+        actor=services.Actor(user_id=user.pk),
+        allowlist=validate_allowlist([{"cidr": c} for c in LOAD_ALLOWLIST]),
+    )
     return {"keyfence": f"Bearer {secret}", "token_log": f"Token {Token.objects.create(user=user).key}"}
 
 
 def start_server(database_url: str, redis_url: str, port: int, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "DATABASE_URL": database_url,
-           "REDIS_URL": redis_url, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2", "LOG_MODE": "batch"}
-    command = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi",
-               "--log-level", "warning"]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "2",
+        "LOG_MODE": "batch",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "config/gunicorn.conf.py",
+        "config.wsgi",
+        "--log-level",
+        "warning",
+    ]
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -64,8 +84,21 @@ def start_server(database_url: str, redis_url: str, port: int, log: Path) -> sub
 
 
 def run_wrk(url: str, header: str, duration: float, connections: int) -> dict[str, float]:
-    output = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", "-H",
-                             f"Authorization: {header}", url], check=True, capture_output=True, text=True).stdout
+    output = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{max(1, round(duration))}s",
+            "--latency",
+            "-H",
+            f"Authorization: {header}",
+            url,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
 
     def ms(label: str) -> float:
         value, unit = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", output, re.M).groups()
@@ -73,9 +106,13 @@ def run_wrk(url: str, header: str, duration: float, connections: int) -> dict[st
 
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-            "requests": int(re.search(r"(\d+) requests in", output).group(1)),
-            "p50_ms": ms("50%"), "p99_ms": ms("99%"), "errors": errors + int(non_2xx.group(1) if non_2xx else 0)}
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
+        "p50_ms": ms("50%"),
+        "p99_ms": ms("99%"),
+        "errors": errors + int(non_2xx.group(1) if non_2xx else 0),
+    }
 
 
 def run_python_client(url: str, header: str, duration: float, connections: int) -> dict[str, float]:
@@ -104,8 +141,13 @@ def run_python_client(url: str, header: str, duration: float, connections: int) 
     for thread in threads:
         thread.join()
     latencies.sort()
-    return {"rps": len(latencies) / duration, "requests": len(latencies), "p50_ms": statistics.median(latencies),
-            "p99_ms": latencies[int(len(latencies) * 0.99)], "errors": errors[0]}
+    return {
+        "rps": len(latencies) / duration,
+        "requests": len(latencies),
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": latencies[int(len(latencies) * 0.99)],
+        "errors": errors[0],
+    }
 
 
 def run(database_url: str, redis_url: str = "", duration: float = 20, connections: int = 4) -> dict:
@@ -134,25 +176,38 @@ def run(database_url: str, redis_url: str = "", duration: float = 20, connection
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
     server_log = log.read_text()
-    return {"database": connection.vendor, "cache": "redis" if redis_url else "locmem",
-            "client": "wrk" if client is run_wrk else "python", "connections": connections, "duration_s": duration,
-            **results, "ratio_rps": results["keyfence"]["rps"] / results["token_log"]["rps"],
-            "database_locked": "database is locked" in server_log, "tracebacks": server_log.count("Traceback"),
-            "logged_rows": UsageLog.objects.filter(path="/api/v1/whoami").count(),
-            "answered": warmup["keyfence"]["requests"] + results["keyfence"]["requests"]}
+    return {
+        "database": connection.vendor,
+        "cache": "redis" if redis_url else "locmem",
+        "client": "wrk" if client is run_wrk else "python",
+        "connections": connections,
+        "duration_s": duration,
+        **results,
+        "ratio_rps": results["keyfence"]["rps"] / results["token_log"]["rps"],
+        "database_locked": "database is locked" in server_log,
+        "tracebacks": server_log.count("Traceback"),
+        "logged_rows": UsageLog.objects.filter(path="/api/v1/whoami").count(),
+        "answered": warmup["keyfence"]["requests"] + results["keyfence"]["requests"],
+    }
 
 
 def report(result: dict) -> str:
-    lines = [f"== load: gunicorn, 2 workers, {result['client']} with {result['connections']} connections for "
-             f"{result['duration_s']:.0f} s; {result['database']}, cache {result['cache']}"]
+    lines = [
+        f"== load: gunicorn, 2 workers, {result['client']} with {result['connections']} connections for "
+        f"{result['duration_s']:.0f} s; {result['database']}, cache {result['cache']}"
+    ]
     for name, label in (("keyfence", "Keyfence /api/v1/whoami (20 entries)"), ("token_log", "Token + sync log")):
         r = result[name]
-        lines.append(f"{label:<38} {r['rps']:>8.0f} req/s  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
-                     f"errors {r['errors']}")
-    lines.append(f"Keyfence / token + sync log throughput: {result['ratio_rps']:.2f}; 'database is locked' in the "
-                 f"server log: {'yes' if result['database_locked'] else 'no'}; tracebacks: {result['tracebacks']}; "
-                 f"usage-log rows for whoami: {result['logged_rows']:,} for {result['answered']:,} answered "
-                 f"(requests still in flight when the client stopped are logged, not counted)")
+        lines.append(
+            f"{label:<38} {r['rps']:>8.0f} req/s  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
+            f"errors {r['errors']}"
+        )
+    lines.append(
+        f"Keyfence / token + sync log throughput: {result['ratio_rps']:.2f}; 'database is locked' in the "
+        f"server log: {'yes' if result['database_locked'] else 'no'}; tracebacks: {result['tracebacks']}; "
+        f"usage-log rows for whoami: {result['logged_rows']:,} for {result['answered']:,} answered "
+        f"(requests still in flight when the client stopped are logged, not counted)"
+    )
     return "\n".join(lines)
 
 

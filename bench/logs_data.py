@@ -1,4 +1,5 @@
 """Fill the usage-log table fast, in SQL, with one owner's varied traffic over 90 days."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,8 +7,10 @@ from typing import Any
 
 SPAN = timedelta(days=90)
 KEYS = 10
-COLUMNS = ("timestamp, owner_id, api_key_id, key_prefix, method, path, status_code, client_ip, client_ip_key, "
-           "user_agent, error_code, decision, matched_entry_id, matched_cidr, response_time_ms")
+COLUMNS = (
+    "timestamp, owner_id, api_key_id, key_prefix, method, path, status_code, client_ip, client_ip_key, "
+    "user_agent, error_code, decision, matched_entry_id, matched_cidr, response_time_ms"
+)
 
 # One expression per column, over the row number n; the {fields} differ per backend. "%%" is a
 # literal "%" for both drivers.
@@ -43,22 +46,33 @@ def add_rows(owner_id: int, keys: list[Any], first: int, last: int, total: int) 
     if connection.vendor == "postgresql":
         key_array = "ARRAY[" + ", ".join(f"'{k.pk}'" for k in keys) + "]::uuid[]"
         prefix_array = "ARRAY[" + ", ".join(f"'{k.prefix}'" for k in keys) + "]"
-        values = _VALUES.format(ts=f"%s::timestamptz + n * interval '{step_ms} milliseconds'",
-                                key=f"({key_array})[1 + n %% {KEYS}]", prefix=f"({prefix_array})[1 + n %% {KEYS}]",
-                                ip="('198.51.100.' || (n %% 250))::inet", hex2="lpad(to_hex(n %% 250), 2, '0')")
-        sql = (f"INSERT INTO usagelogs_usagelog ({COLUMNS}) SELECT {values} "
-               f"FROM generate_series(%s, %s) AS g(n)")
+        values = _VALUES.format(
+            ts=f"%s::timestamptz + n * interval '{step_ms} milliseconds'",
+            key=f"({key_array})[1 + n %% {KEYS}]",
+            prefix=f"({prefix_array})[1 + n %% {KEYS}]",
+            ip="('198.51.100.' || (n %% 250))::inet",
+            hex2="lpad(to_hex(n %% 250), 2, '0')",
+        )
+        sql = f"INSERT INTO usagelogs_usagelog ({COLUMNS}) SELECT {values} FROM generate_series(%s, %s) AS g(n)"
         params = [start, owner_id, first, last - 1]
     else:
         key_case = "CASE n %% {k} {whens} END".format(
-            k=KEYS, whens=" ".join(f"WHEN {i} THEN '{k.pk.hex}'" for i, k in enumerate(keys)))
+            k=KEYS, whens=" ".join(f"WHEN {i} THEN '{k.pk.hex}'" for i, k in enumerate(keys))
+        )
         prefix_case = "CASE n %% {k} {whens} END".format(
-            k=KEYS, whens=" ".join(f"WHEN {i} THEN '{k.prefix}'" for i, k in enumerate(keys)))
+            k=KEYS, whens=" ".join(f"WHEN {i} THEN '{k.prefix}'" for i, k in enumerate(keys))
+        )
         values = _VALUES.format(
             ts=f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', %s, '+' || (n * {step_ms / 1000}) || ' seconds')",
-            key=key_case, prefix=prefix_case, ip="'198.51.100.' || (n %% 250)", hex2="printf('%%02x', n %% 250)")
-        sql = (f"INSERT INTO usagelogs_usagelog ({COLUMNS}) "
-               f"WITH RECURSIVE g(n) AS (SELECT %s UNION ALL SELECT n + 1 FROM g WHERE n < %s) SELECT {values} FROM g")
+            key=key_case,
+            prefix=prefix_case,
+            ip="'198.51.100.' || (n %% 250)",
+            hex2="printf('%%02x', n %% 250)",
+        )
+        sql = (
+            f"INSERT INTO usagelogs_usagelog ({COLUMNS}) "
+            f"WITH RECURSIVE g(n) AS (SELECT %s UNION ALL SELECT n + 1 FROM g WHERE n < %s) SELECT {values} FROM g"
+        )
         params = [first, last - 1, start.strftime("%Y-%m-%d %H:%M:%S"), owner_id]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)

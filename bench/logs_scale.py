@@ -1,7 +1,8 @@
 """Usage logs at scale: list pages, CSV export, export memory and pruning, from 10k to 1M rows.
 
-    python bench/logs_scale.py [--database-url URL] [--rows 1000000]
+python bench/logs_scale.py [--database-url URL] [--rows 1000000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.fixtures import DEFAULT_SQLITE, setup_django  # noqa: E402
+from bench.fixtures import DEFAULT_SQLITE, setup_django
 
 SIZES = (10_000, 100_000, 1_000_000)
 
@@ -53,7 +54,7 @@ def page_times(user: Any, key: Any) -> dict[str, float]:
 
     def deepest(params: dict[str, str], rows: Any) -> dict[str, str]:
         # The cursor of the last page: positioned just above the page_size + 1 oldest matches.
-        ids = list(rows.order_by("id").values_list("id", flat=True)[:UsageLogPagination.page_size + 1])
+        ids = list(rows.order_by("id").values_list("id", flat=True)[: UsageLogPagination.page_size + 1])
         if len(ids) <= UsageLogPagination.page_size:
             return params  # one page holds them all
         return {**params, "cursor": base64.b64encode(f"p={ids[-1]}".encode()).decode()}
@@ -62,14 +63,18 @@ def page_times(user: Any, key: Any) -> dict[str, float]:
     matching = UsageLog.objects.filter(owner_id=user.pk, api_key=key, status_code=403)
     blocked = UsageLog.objects.filter(owner_id=user.pk, decision="blocked")
     cases = {
-        "key+status first": key_status, "key+status deepest": deepest(key_status, matching),
-        "blocked first": {"blocked": "true"}, "blocked deepest": deepest({"blocked": "true"}, blocked),
-        "4xx first": {"status_code": "4xx"}, "since 1 day first": {"since": _days_ago(1)},
+        "key+status first": key_status,
+        "key+status deepest": deepest(key_status, matching),
+        "blocked first": {"blocked": "true"},
+        "blocked deepest": deepest({"blocked": "true"}, blocked),
+        "4xx first": {"status_code": "4xx"},
+        "since 1 day first": {"since": _days_ago(1)},
         "until 60 days ago first": {"until": _days_ago(60)},
         "a week 60 days ago first": {"since": _days_ago(67), "until": _days_ago(60)},
     }
     assert len(json.loads(page(cases["key+status deepest"]).content)["results"]) == min(
-        UsageLogPagination.page_size, matching.count())
+        UsageLogPagination.page_size, matching.count()
+    )
     return {name: _median_ms(lambda params=params: page(params)) for name, params in cases.items()}
 
 
@@ -143,9 +148,13 @@ def prune_blocking(days: int = 30) -> dict[str, float]:
     seconds = time.perf_counter() - started
     done.set()
     thread.join()
-    return {"deleted": before + len(latencies) - UsageLog.objects.count(), "seconds": seconds,
-            "writes": len(latencies), "max_write_ms": max(latencies),
-            "p99_write_ms": sorted(latencies)[int(len(latencies) * 0.99)]}
+    return {
+        "deleted": before + len(latencies) - UsageLog.objects.count(),
+        "seconds": seconds,
+        "writes": len(latencies),
+        "max_write_ms": max(latencies),
+        "p99_write_ms": sorted(latencies)[int(len(latencies) * 0.99)],
+    }
 
 
 def run(database_url: str, total: int) -> dict:
@@ -162,8 +171,11 @@ def run(database_url: str, total: int) -> dict:
         started = time.perf_counter()
         add_rows(owner_id, keys, done, size, total)
         done = size
-        result["sizes"][size] = {"fill_s": time.perf_counter() - started, "pages_ms": page_times(user, keys[0]),
-                                 "export": export_rates(owner_id)}
+        result["sizes"][size] = {
+            "fill_s": time.perf_counter() - started,
+            "pages_ms": page_times(user, keys[0]),
+            "export": export_rates(owner_id),
+        }
     small = min(100_000, total // 10)
     result["memory_kib"] = {small: peak_memory(database_url, small), total: peak_memory(database_url, total)}
     result["prune"] = prune_blocking()
@@ -178,18 +190,24 @@ def report(result: dict) -> str:
     for name in names:
         lines.append(f"{name:<32}" + "".join(f"{result['sizes'][s]['pages_ms'][name]:>12.2f}" for s in sizes))
     last = result["sizes"][sizes[-1]]["pages_ms"]
-    lines.append(f"deepest / first page at {sizes[-1]:,} rows: key+status "
-                 f"{last['key+status deepest'] / last['key+status first']:.2f}, blocked "
-                 f"{last['blocked deepest'] / last['blocked first']:.2f}")
+    lines.append(
+        f"deepest / first page at {sizes[-1]:,} rows: key+status "
+        f"{last['key+status deepest'] / last['key+status first']:.2f}, blocked "
+        f"{last['blocked deepest'] / last['blocked first']:.2f}"
+    )
     for label, field in (("CSV export, rows/s", "export"), ("bare loop, rows/s", "bare"), ("export / bare", "ratio")):
         lines.append(f"{label:<32}" + "".join(f"{result['sizes'][s]['export'][field]:>12,.2f}" for s in sizes))
     lines.append(f"{'fill time, s':<32}" + "".join(f"{result['sizes'][s]['fill_s']:>12.1f}" for s in sizes))
     (small, small_kib), (big, big_kib) = sorted(result["memory_kib"].items())
-    lines.append(f"export peak RSS: {small:,} rows {small_kib / 1024:.1f} MiB, {big:,} rows {big_kib / 1024:.1f} MiB, "
-                 f"ratio {big_kib / small_kib:.2f}")
+    lines.append(
+        f"export peak RSS: {small:,} rows {small_kib / 1024:.1f} MiB, {big:,} rows {big_kib / 1024:.1f} MiB, "
+        f"ratio {big_kib / small_kib:.2f}"
+    )
     p = result["prune"]
-    lines.append(f"prune: deleted {p['deleted']:,} rows in {p['seconds']:.1f} s; concurrent log writes: {p['writes']}, "
-                 f"longest {p['max_write_ms']:.1f} ms, p99 {p['p99_write_ms']:.1f} ms")
+    lines.append(
+        f"prune: deleted {p['deleted']:,} rows in {p['seconds']:.1f} s; concurrent log writes: {p['writes']}, "
+        f"longest {p['max_write_ms']:.1f} ms, p99 {p['p99_write_ms']:.1f} ms"
+    )
     return "\n".join(lines)
 
 

@@ -1,4 +1,5 @@
 """The log table of the drf-api-tracking design: one synchronous INSERT per request."""
+
 from django.conf import settings
 from django.db import models
 

@@ -5,6 +5,7 @@
 
 Each benchmark runs in its own process, so that each gets fresh settings and a fresh database.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,14 @@ REDIS = "redis://127.0.0.1:6379/15"
 def machine() -> str:
     import django
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
     return f"machine: {nproc} CPUs, {cpu}; Python {platform.python_version()}, Django {django.get_version()}"
 
@@ -84,8 +91,9 @@ def main() -> None:
             script("logs_scale.py", "--database-url", url, "--rows", rows)
         if "load" in only:
             for cache in caches:
-                script("load.py", "--database-url", url, *(["--redis-url", cache] if cache else []),
-                       "--duration", duration)
+                script(
+                    "load.py", "--database-url", url, *(["--redis-url", cache] if cache else []), "--duration", duration
+                )
 
 
 if __name__ == "__main__":

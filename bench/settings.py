@@ -3,6 +3,7 @@
 DRF's token authentication, djangorestframework-api-key (when installed) and a log table in the
 style of drf-api-tracking exist here only, never in the product.
 """
+
 import importlib.util
 import os
 import warnings
@@ -11,8 +12,8 @@ os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-not-for-productio
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 os.environ.setdefault("LOG_MODE", "batch")
 
-from config.settings import *  # noqa: E402,F403
-from config.settings import INSTALLED_APPS, LOGGING  # noqa: E402
+from config.settings import *  # noqa: F403
+from config.settings import INSTALLED_APPS, LOGGING
 
 HAS_DRF_API_KEY = importlib.util.find_spec("rest_framework_api_key") is not None
 

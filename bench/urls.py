@@ -3,6 +3,7 @@
 The Keyfence routes lie under the API prefix, so the usage-log middleware records them; the others
 do not, as they bring their own logging or none.
 """
+
 from django.urls import path
 
 from config.urls import handler400, handler403, handler404, handler500  # noqa: F401

@@ -1,4 +1,5 @@
 """One DRF view body, served behind each authentication design that the benchmarks compare."""
+
 from __future__ import annotations
 
 import time
@@ -46,12 +47,20 @@ class TrackedTokenView(TokenView):
         response.render()
         user = request.user if getattr(request.user, "is_authenticated", False) else None
         RequestLog.objects.create(
-            user=user, requested_at=getattr(self, "_requested_at", timezone.now()),
+            user=user,
+            requested_at=getattr(self, "_requested_at", timezone.now()),
             response_ms=int((time.perf_counter() - getattr(self, "_started", time.perf_counter())) * 1000),
-            path=request.path[:200], view=f"{type(self).__module__}.{type(self).__name__}",
-            view_method=request.method.lower(), remote_addr=request.META.get("REMOTE_ADDR") or "0.0.0.0",
-            host=request.get_host(), method=request.method, query_params=str(dict(request.query_params)),
-            data=None, response=response.content.decode(), errors=None, status_code=response.status_code,
+            path=request.path[:200],
+            view=f"{type(self).__module__}.{type(self).__name__}",
+            view_method=request.method.lower(),
+            remote_addr=request.META.get("REMOTE_ADDR") or "0.0.0.0",
+            host=request.get_host(),
+            method=request.method,
+            query_params=str(dict(request.query_params)),
+            data=None,
+            response=response.content.decode(),
+            errors=None,
+            status_code=response.status_code,
         )
         return response
 
@@ -68,8 +77,13 @@ class KeyfenceIsAuthenticatedView(PlainView):
     permission_classes = [IsAuthenticated]
 
 
-VIEWS: dict[str, type[APIView]] = {"plain": PlainView, "token": TokenView, "token_log": TrackedTokenView,
-                                   "keyfence": KeyfenceView, "keyfence_is_authenticated": KeyfenceIsAuthenticatedView}
+VIEWS: dict[str, type[APIView]] = {
+    "plain": PlainView,
+    "token": TokenView,
+    "token_log": TrackedTokenView,
+    "keyfence": KeyfenceView,
+    "keyfence_is_authenticated": KeyfenceIsAuthenticatedView,
+}
 
 if "rest_framework_api_key" in settings.INSTALLED_APPS:
     from rest_framework_api_key.permissions import HasAPIKey

@@ -1,4 +1,5 @@
 """Call Django's WSGI handler directly: no test client, no sockets, the same for every variant."""
+
 from __future__ import annotations
 
 import io
@@ -15,11 +16,23 @@ def make_request(path: str, remote_addr: str, headers: dict[str, str] | None = N
 
     handler = WSGIHandler()
     base = {
-        "REQUEST_METHOD": "GET", "PATH_INFO": path, "SCRIPT_NAME": "", "QUERY_STRING": "",
-        "SERVER_NAME": "testserver", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": "testserver", "HTTP_USER_AGENT": "keyfence-bench/1.0", "REMOTE_ADDR": remote_addr,
-        "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False, **(headers or {}),
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "testserver",
+        "HTTP_USER_AGENT": "keyfence-bench/1.0",
+        "REMOTE_ADDR": remote_addr,
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        **(headers or {}),
     }
     statuses: list[str] = []
 

@@ -8,6 +8,7 @@ loses rows: at most the last flush interval (1 s by default).
 All three signals stop a worker gracefully: the request in flight finishes, is answered and is
 logged; the arbiter still kills a worker that has not gone after ``graceful_timeout``.
 """
+
 import os
 import signal
 import sys
@@ -25,7 +26,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 graceful_timeout = 20
 
 
-def post_worker_init(worker):  # noqa: ANN001
+def post_worker_init(worker):
     """Make SIGQUIT and SIGINT stop the worker after its current request, as SIGTERM does.
 
     gunicorn's worker answers them with ``sys.exit()`` from the signal handler, which raises
@@ -38,7 +39,7 @@ def post_worker_init(worker):  # noqa: ANN001
         signal.siginterrupt(stop_signal, False)
 
 
-def worker_exit(server, worker):  # noqa: ANN001, ARG001
+def worker_exit(server, worker):
     """Write any queued usage-log rows before the worker goes away.
 
     gunicorn also calls this hook in the arbiter, for a worker it found already gone. Nothing is

@@ -1,4 +1,5 @@
 """Project middleware."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -8,6 +8,7 @@ Variables may also come from an env file: ``ENV_FILE`` names it, and ``.env`` be
 environment wins over the file. The WSGI entry point reads no file unless ``ENV_FILE`` is set,
 so a server keeps ``DEBUG`` off unless it is told otherwise.
 """
+
 from __future__ import annotations
 
 import os
@@ -225,7 +226,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "API keys that only work from the networks their owners trust.\n\n"
         "Send the key as `Authorization: Bearer <key>` or `X-API-Key: <key>`. Each operation names the "
-        "scope it needs. Every error is JSON: `{\"error\": {\"code\", \"message\", ...}}`; a "
+        'scope it needs. Every error is JSON: `{"error": {"code", "message", ...}}`; a '
         "`VALIDATION_ERROR` adds `fields`, a map from a dotted field path to a list of `{code, message}`."
     ),
     "VERSION": "1.0.0",

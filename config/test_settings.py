@@ -1,4 +1,5 @@
 """Settings for the test suite: the production settings with test-only defaults."""
+
 import os
 
 # The suite sees only its own environment, never a developer's .env.
@@ -6,7 +7,7 @@ os.environ["ENV_FILE"] = ""
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost,[::1]")
 
-from .settings import *  # noqa: E402,F403
+from .settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Each row is written before the response returns, so tests can read it at once.

@@ -3,6 +3,7 @@
 The API's place comes from ``KEYFENCE_API_PREFIX`` (``/api/``), read through the keys app's
 settings like everything that must agree on it: the usage log and the error answers.
 """
+
 import re
 import sys
 
@@ -94,4 +95,3 @@ def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return json_error_response(request, "PERMISSION_DENIED", 403)
     return defaults.permission_denied(request, exception)
-

@@ -1,4 +1,5 @@
 """Shared fixtures: users, keys, API clients, the usage-log writer and the two cache set-ups."""
+
 from __future__ import annotations
 
 import logging
@@ -47,13 +48,26 @@ def make_key(db: Any) -> Callable[..., tuple[Any, str]]:
     ``allow`` holds CIDRs, or ``(cidr, label)`` pairs; every built-in scope unless ``scopes`` is given.
     """
 
-    def make(owner: Any, *, name: str = "CI deploy", scopes: list[str] | None = None,
-             allow: list[str | tuple[str, str]] | None = None, mode: str = "enforce", **extra: Any) -> tuple[Any, str]:
-        items = [{"cidr": item} if isinstance(item, str) else {"cidr": item[0], "label": item[1]}
-                 for item in allow or []]
+    def make(
+        owner: Any,
+        *,
+        name: str = "CI deploy",
+        scopes: list[str] | None = None,
+        allow: list[str | tuple[str, str]] | None = None,
+        mode: str = "enforce",
+        **extra: Any,
+    ) -> tuple[Any, str]:
+        items = [
+            {"cidr": item} if isinstance(item, str) else {"cidr": item[0], "label": item[1]} for item in allow or []
+        ]
         return services.key_create(
-            owner_id=owner.pk, name=name, scopes=ALL_SCOPES if scopes is None else scopes,
-            allowlist=validate_allowlist(items), allowlist_mode=mode, actor=services.Actor(user_id=owner.pk), **extra,
+            owner_id=owner.pk,
+            name=name,
+            scopes=ALL_SCOPES if scopes is None else scopes,
+            allowlist=validate_allowlist(items),
+            allowlist_mode=mode,
+            actor=services.Actor(user_id=owner.pk),
+            **extra,
         )
 
     return make
@@ -76,6 +90,7 @@ def api() -> Callable[..., APIClient]:
 
 
 # --- usage-log writer -------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def batch_mode(settings) -> Iterator[Callable[..., None]]:
@@ -111,6 +126,7 @@ def failing_database(monkeypatch) -> Outage:
 
 
 # --- caches -----------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(params=["local-memory", "redis"])
 def cache_mode(request: Any, settings: Any) -> dict[str, str]:

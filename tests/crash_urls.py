@@ -1,4 +1,5 @@
 """A URLconf with a view that fails, to prove that server errors are recorded and enveloped."""
+
 from django.urls import include, path
 from rest_framework.views import APIView
 

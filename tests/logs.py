@@ -1,4 +1,5 @@
 """Helpers for tests of the usage-log writer: a database outage stand-in and waiting for rows."""
+
 from __future__ import annotations
 
 import time

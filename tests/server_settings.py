@@ -3,6 +3,7 @@
 ``KEYFENCE_TEST_SETTINGS`` holds a JSON object of Django setting names and values, laid over the
 test settings: a short revalidation deadline, an extra URLconf, a cache with other timeouts.
 """
+
 import json
 import os
 

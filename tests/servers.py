@@ -1,4 +1,5 @@
 """Run the app in separate processes against the test database, for cross-process tests."""
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,13 @@ def database_url() -> str:
 
 def redis_caches(url: str = REDIS_URL, **options: float) -> dict:
     """A ``CACHES`` setting with Redis at ``url`` as the default cache."""
-    return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
-                        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5, **options}}}
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5, **options},
+        }
+    }
 
 
 def redis_available(port: int | None = None) -> bool:
@@ -56,8 +62,14 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 @contextmanager
-def app_server(*, workers: int = 1, env: dict[str, str] | None = None, bind: str = "127.0.0.1",
-               settings: dict[str, Any] | None = None, stderr: Any = None) -> Iterator[str]:
+def app_server(
+    *,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+    bind: str = "127.0.0.1",
+    settings: dict[str, Any] | None = None,
+    stderr: Any = None,
+) -> Iterator[str]:
     """Start gunicorn on a free port; yield its base URL (over IPv4 loopback); stop it afterwards.
 
     It runs with the production gunicorn config (config/gunicorn.conf.py). ``bind="::"`` listens
@@ -65,24 +77,47 @@ def app_server(*, workers: int = 1, env: dict[str, str] | None = None, bind: str
     laid over the test settings (JSON values; see tests/server_settings.py). ``stderr`` receives
     the server's log.
     """
-    with app_process(workers=workers, env=env, bind=bind, settings=settings, stderr=stderr) as (url, process):
+    with app_process(workers=workers, env=env, bind=bind, settings=settings, stderr=stderr) as (url, _process):
         yield url
 
 
 @contextmanager
-def app_process(*, workers: int = 1, env: dict[str, str] | None = None, bind: str = "127.0.0.1",
-                settings: dict[str, Any] | None = None,
-                stderr: Any = None) -> Iterator[tuple[str, subprocess.Popen]]:
+def app_process(
+    *,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+    bind: str = "127.0.0.1",
+    settings: dict[str, Any] | None = None,
+    stderr: Any = None,
+) -> Iterator[tuple[str, subprocess.Popen]]:
     """:func:`app_server`, yielding the gunicorn master process too, for tests that signal it."""
     port = free_port(bind)
-    full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings", "DATABASE_URL": database_url(),
-                **(env or {})}
+    full_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.test_settings",
+        "DATABASE_URL": database_url(),
+        **(env or {}),
+    }
     if settings:
         full_env["DJANGO_SETTINGS_MODULE"] = "tests.server_settings"
         full_env["KEYFENCE_TEST_SETTINGS"] = json.dumps(settings)
     address = f"[{bind}]:{port}" if ":" in bind else f"{bind}:{port}"
-    command = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi", "-b", address,
-               "-w", str(workers), "--graceful-timeout", "5", "--log-level", "warning"]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "config/gunicorn.conf.py",
+        "config.wsgi",
+        "-b",
+        address,
+        "-w",
+        str(workers),
+        "--graceful-timeout",
+        "5",
+        "--log-level",
+        "warning",
+    ]
     process = subprocess.Popen(command, cwd=ROOT, env=full_env, stderr=stderr)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -102,8 +137,19 @@ def private_redis() -> Iterator[int]:
     sleep before handling SIGTERM).
     """
     port = free_port()
-    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-               "--enable-debug-command", "local"]
+    command = [
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--enable-debug-command",
+        "local",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10
@@ -141,8 +187,9 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30) -> N
     raise RuntimeError("the app server did not start")
 
 
-def call(url: str, path: str, key: str | None = None, method: str = "GET",
-         headers: dict[str, str] | None = None) -> tuple[int, dict]:
+def call(
+    url: str, path: str, key: str | None = None, method: str = "GET", headers: dict[str, str] | None = None
+) -> tuple[int, dict]:
     """One HTTP request; returns the status and the decoded JSON body."""
     request = urllib.request.Request(url + path, method=method, headers=headers or {})
     if key is not None:

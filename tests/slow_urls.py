@@ -1,4 +1,5 @@
 """The project's URLs plus a view that takes its time, to stop a server in the middle of a request."""
+
 import time
 
 from django.urls import include, path

@@ -2,6 +2,7 @@
 
 They are timed in ``make bench``; here only what they report is checked, not how fast it was.
 """
+
 import importlib.util
 import json
 import subprocess
@@ -28,8 +29,14 @@ def run_bench(script: str, tmp_path: Path, *args: str) -> dict:
 
 def test_request_benchmark_answers_as_each_design_should(tmp_path):
     result = run_bench("auth_bench.py", tmp_path, "--rounds", "1", "--per-round", "3")
-    expected = {"plain": 200, "token": 200, "token_log": 200, "keyfence": 200, "keyfence_blocked": 403,
-                "keyfence_is_authenticated": 200}
+    expected = {
+        "plain": 200,
+        "token": 200,
+        "token_log": 200,
+        "keyfence": 200,
+        "keyfence_blocked": 403,
+        "keyfence_is_authenticated": 200,
+    }
     if HAS_DRF_API_KEY:
         expected["drf_api_key"] = 200
     assert result["statuses"] == expected

@@ -1,4 +1,5 @@
 """The default database settings: a worker thread keeps its connection from request to request."""
+
 import io
 import sys
 
@@ -10,8 +11,9 @@ from django.db.backends.signals import connection_created
 from config.settings import database_config
 
 
-@pytest.mark.parametrize("url", ["sqlite:////tmp/keyfence.sqlite3", "postgres://kf@127.0.0.1:5432/kf"],
-                         ids=["sqlite", "postgres"])
+@pytest.mark.parametrize(
+    "url", ["sqlite:////tmp/keyfence.sqlite3", "postgres://kf@127.0.0.1:5432/kf"], ids=["sqlite", "postgres"]
+)
 def test_every_engine_keeps_connections_with_health_checks(url):
     config = database_config(url)
     assert (config["CONN_MAX_AGE"], config["CONN_HEALTH_CHECKS"]) == (60, True)
@@ -25,10 +27,18 @@ def test_default_is_sqlite_in_wal_mode():
 
 def call(handler, secret):
     """One request as a sync server worker sends it: request_started and request_finished fire."""
-    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/v1/whoami", "SERVER_NAME": "testserver",
-               "SERVER_PORT": "80", "HTTP_HOST": "testserver", "REMOTE_ADDR": "127.0.0.1",
-               "HTTP_AUTHORIZATION": f"Bearer {secret}", "wsgi.input": io.BytesIO(b""),
-               "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr}
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/api/v1/whoami",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "testserver",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_AUTHORIZATION": f"Bearer {secret}",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+    }
     statuses = []
     result = handler(environ, lambda status, headers, exc_info=None: statuses.append(status))
     result.close()

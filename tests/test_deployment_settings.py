@@ -1,5 +1,6 @@
 """The production path's settings: the env file, trusted origins, the scheme from a trusted proxy,
 and the demo account kept out of real databases."""
+
 from __future__ import annotations
 
 import os
@@ -19,14 +20,28 @@ from config.middleware import TrustedProxySchemeMiddleware
 from tests.servers import ROOT
 
 # A new user's shell: none of the test run's own settings.
-CLEAN_ENV = {name: value for name, value in os.environ.items()
-             if name not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY",
-                             "ALLOWED_HOSTS", "ENV_FILE", "CSRF_TRUSTED_ORIGINS", "TRUSTED_PROXIES")}
+CLEAN_ENV = {
+    name: value
+    for name, value in os.environ.items()
+    if name
+    not in (
+        "DJANGO_SETTINGS_MODULE",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "DEBUG",
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "ENV_FILE",
+        "CSRF_TRUSTED_ORIGINS",
+        "TRUSTED_PROXIES",
+    )
+}
 
 
 def python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**CLEAN_ENV, **env},
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env={**CLEAN_ENV, **env}, capture_output=True, text=True, timeout=60
+    )
 
 
 def readme_block(heading: str) -> str:
@@ -38,6 +53,7 @@ def readme_block(heading: str) -> str:
 
 # --- the env file --------------------------------------------------------------------------------------
 
+
 def make_env_file(folder: Path) -> Path:
     """The .env that ``make run`` writes, made by the Makefile's own recipe."""
     subprocess.run(["make", "-s", "-f", str(ROOT / "Makefile"), ".env"], cwd=folder, check=True, env=CLEAN_ENV)
@@ -47,21 +63,31 @@ def make_env_file(folder: Path) -> Path:
 def test_make_run_writes_an_env_file_that_turns_debug_on_for_manage_py(tmp_path: Path) -> None:
     env_file = make_env_file(tmp_path)
     assert "DEBUG=1" in env_file.read_text().splitlines()
-    shown = python("import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
-                   DJANGO_SETTINGS_MODULE="config.settings", ENV_FILE=str(env_file))
+    shown = python(
+        "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
+        DJANGO_SETTINGS_MODULE="config.settings",
+        ENV_FILE=str(env_file),
+    )
     assert shown.stdout.strip() == "True", shown.stderr
 
 
 def test_the_real_environment_wins_over_the_env_file(tmp_path: Path) -> None:
     env_file = make_env_file(tmp_path)
-    shown = python("import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
-                   DJANGO_SETTINGS_MODULE="config.settings", ENV_FILE=str(env_file), DEBUG="0",
-                   SECRET_KEY="s" * 50, ALLOWED_HOSTS="example.com")
+    shown = python(
+        "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
+        DJANGO_SETTINGS_MODULE="config.settings",
+        ENV_FILE=str(env_file),
+        DEBUG="0",
+        SECRET_KEY="s" * 50,
+        ALLOWED_HOSTS="example.com",
+    )
     assert shown.stdout.strip() == "False", shown.stderr
 
 
 def test_the_wsgi_entry_point_reads_no_env_file_unless_told(tmp_path: Path) -> None:
-    code = "import os, config.wsgi; from django.conf import settings; print(repr(os.environ['ENV_FILE']), settings.DEBUG)"
+    code = (
+        "import os, config.wsgi; from django.conf import settings; print(repr(os.environ['ENV_FILE']), settings.DEBUG)"
+    )
     production = python(code, SECRET_KEY="s" * 50, ALLOWED_HOSTS="example.com")
     assert production.stdout.split() == ["''", "False"], production.stderr
     told = python(code, ENV_FILE=str(make_env_file(tmp_path)))
@@ -76,26 +102,38 @@ def test_the_readme_command_line_examples_work_as_pasted_after_make_run(tmp_path
     for command in (["migrate", "--noinput"], ["keyfence_demo", "--force"]):
         subprocess.run(manage + command, cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
     script = readme_block("Command line") + 'test -n "$KEY" && echo "key=$KEY"\n'
-    pasted = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    pasted = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert pasted.returncode == 0, pasted.stderr
     assert re.search(r"^key=kf_[a-z0-9]{8}_\w{38}$", pasted.stdout, re.M)
     assert "Traceback" not in pasted.stderr
 
-    without = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT,
-                             env={**env, "ENV_FILE": ""}, capture_output=True, text=True, timeout=120)
+    without = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=ROOT,
+        env={**env, "ENV_FILE": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert without.returncode != 0 and "SECRET_KEY must be set" in without.stderr
 
 
 def test_csrf_trusted_origins_come_from_the_environment() -> None:
-    shown = python("import django; django.setup(); from django.conf import settings; print(settings.CSRF_TRUSTED_ORIGINS)",
-                   DJANGO_SETTINGS_MODULE="config.settings", ENV_FILE="", SECRET_KEY="s" * 50,
-                   ALLOWED_HOSTS="keys.example.com",
-                   CSRF_TRUSTED_ORIGINS="https://keys.example.com:8443, https://admin.example.com")
+    shown = python(
+        "import django; django.setup(); from django.conf import settings; print(settings.CSRF_TRUSTED_ORIGINS)",
+        DJANGO_SETTINGS_MODULE="config.settings",
+        ENV_FILE="",
+        SECRET_KEY="s" * 50,
+        ALLOWED_HOSTS="keys.example.com",
+        CSRF_TRUSTED_ORIGINS="https://keys.example.com:8443, https://admin.example.com",
+    )
     assert shown.stdout.strip() == "['https://keys.example.com:8443', 'https://admin.example.com']", shown.stderr
 
 
 # --- the scheme from a trusted proxy ----------------------------------------------------------------------
+
 
 def scheme_seen(remote_addr: str, proto: str | None) -> bool:
     extra = {"HTTP_X_FORWARDED_PROTO": proto} if proto is not None else {}
@@ -105,17 +143,20 @@ def scheme_seen(remote_addr: str, proto: str | None) -> bool:
 
 
 @override_settings(KEYFENCE_TRUSTED_PROXIES=["10.0.0.0/8", "2001:db8:100::/48"])
-@pytest.mark.parametrize("remote_addr, proto, secure", [
-    pytest.param("10.1.2.3", "https", True, id="trusted-proxy-https"),
-    pytest.param("2001:db8:100::7", "https", True, id="trusted-v6-proxy-https"),
-    pytest.param("::ffff:10.1.2.3", "https", True, id="trusted-proxy-as-mapped-v6"),
-    pytest.param("10.1.2.3", "HTTPS, http", True, id="first-value-counts"),
-    pytest.param("10.1.2.3", "http", False, id="trusted-proxy-http"),
-    pytest.param("10.1.2.3", "wss", False, id="not-a-scheme"),
-    pytest.param("10.1.2.3", None, False, id="no-header"),
-    pytest.param("203.0.113.9", "https", False, id="untrusted-peer"),
-    pytest.param("unknown", "https", False, id="unparsable-peer"),
-])
+@pytest.mark.parametrize(
+    "remote_addr, proto, secure",
+    [
+        pytest.param("10.1.2.3", "https", True, id="trusted-proxy-https"),
+        pytest.param("2001:db8:100::7", "https", True, id="trusted-v6-proxy-https"),
+        pytest.param("::ffff:10.1.2.3", "https", True, id="trusted-proxy-as-mapped-v6"),
+        pytest.param("10.1.2.3", "HTTPS, http", True, id="first-value-counts"),
+        pytest.param("10.1.2.3", "http", False, id="trusted-proxy-http"),
+        pytest.param("10.1.2.3", "wss", False, id="not-a-scheme"),
+        pytest.param("10.1.2.3", None, False, id="no-header"),
+        pytest.param("203.0.113.9", "https", False, id="untrusted-peer"),
+        pytest.param("unknown", "https", False, id="unparsable-peer"),
+    ],
+)
 def test_the_scheme_is_taken_only_from_a_trusted_proxy(remote_addr: str, proto: str | None, secure: bool) -> None:
     assert scheme_seen(remote_addr, proto) is secure
 
@@ -128,13 +169,20 @@ def test_no_proxy_is_trusted_by_default() -> None:
 def _post_sign_in(remote_addr: str) -> int:
     """A browser's sign-in post over https from behind a TLS proxy (the app sees http)."""
     client = Client(enforce_csrf_checks=True)
-    headers = {"REMOTE_ADDR": remote_addr, "HTTP_HOST": "testserver", "HTTP_X_FORWARDED_PROTO": "https",
-               "HTTP_X_FORWARDED_FOR": "198.51.100.4"}
+    headers = {
+        "REMOTE_ADDR": remote_addr,
+        "HTTP_HOST": "testserver",
+        "HTTP_X_FORWARDED_PROTO": "https",
+        "HTTP_X_FORWARDED_FOR": "198.51.100.4",
+    }
     client.get("/accounts/login/", **headers)
     token = client.cookies["csrftoken"].value
-    response = client.post("/accounts/login/", {"username": "alice", "password": "correct-horse-battery",
-                                                "csrfmiddlewaretoken": token},
-                           HTTP_ORIGIN="https://testserver", **headers)
+    response = client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": "correct-horse-battery", "csrfmiddlewaretoken": token},
+        HTTP_ORIGIN="https://testserver",
+        **headers,
+    )
     return response.status_code
 
 
@@ -147,6 +195,7 @@ def test_sign_in_behind_a_tls_proxy_passes_the_origin_check(user: Any) -> None:
 
 
 # --- the demo account ---------------------------------------------------------------------------------------
+
 
 @pytest.mark.django_db
 def test_the_demo_account_is_not_created_outside_the_local_default_database() -> None:

@@ -1,4 +1,5 @@
 """Read-only admin of usage logs, filtered by the one FilterSet of the page, the API and the CSV."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,7 +22,9 @@ class StaffUsageLogFilter(UsageLogFilter):
 
     api_key = django_filters.ModelChoiceFilter(
         queryset=ApiKey.objects.select_related("owner").order_by("owner__username", "name"),
-        field_name="api_key", label="API key")
+        field_name="api_key",
+        label="API key",
+    )
 
 
 class UsageLogChangeList(ChangeList):
@@ -45,7 +48,17 @@ class UsageLogChangeList(ChangeList):
 
 @admin.register(UsageLog)
 class UsageLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["timestamp", "owner", "key_prefix", "method", "path", "status_code", "client_ip", "decision", "error_code"]
+    list_display = [
+        "timestamp",
+        "owner",
+        "key_prefix",
+        "method",
+        "path",
+        "status_code",
+        "client_ip",
+        "decision",
+        "error_code",
+    ]
     search_fields = ["key_prefix", "path", "client_ip"]
     list_select_related = ["owner"]
     show_full_result_count = False

@@ -1,4 +1,5 @@
 """Usage-log API: the filtered list, cursor-paginated, and the CSV export of the same filter."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,8 +36,10 @@ class UsageLogPagination(CursorPagination):
 
 
 LOGS_READ = "logs:read"
-FILTERS_TEXT = ("Filters: `api_key`, `method`, `status_code` (404, or a class such as 4xx), `decision`, "
-                "`blocked`, `client_ip` (an address or a CIDR range), and `since` / `until` (ISO 8601).")
+FILTERS_TEXT = (
+    "Filters: `api_key`, `method`, `status_code` (404, or a class such as 4xx), `decision`, "
+    "`blocked`, `client_ip` (an address or a CIDR range), and `since` / `until` (ISO 8601)."
+)
 FILTER_CODES = ("INVALID_CHOICE", "INVALID_STATUS", "INVALID_IP", "INVALID")
 
 
@@ -64,11 +67,14 @@ class UsageLogListView(OwnLogsMixin, ListAPIView):
         return super().get_queryset().select_related("api_key")
 
     @api_operation(
-        operation_id="usage_logs_list", summary="List usage logs", scope=LOGS_READ,
+        operation_id="usage_logs_list",
+        summary="List usage logs",
+        scope=LOGS_READ,
         description="Every API request made with the caller's keys, blocked ones included, newest first. "
-                    f"{FILTERS_TEXT} Cursor-paginated: follow `next`.",
+        f"{FILTERS_TEXT} Cursor-paginated: follow `next`.",
         responses={200: UsageLogSerializer(many=True)},
-        errors=error_codes(query=True, cursor=True), field_codes=FILTER_CODES,
+        errors=error_codes(query=True, cursor=True),
+        field_codes=FILTER_CODES,
     )
     def get(self, request: Request, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
         return super().get(request, *args, **kwargs)
@@ -84,8 +90,9 @@ class CsvRenderer(BaseRenderer):
     format = "csv"
     charset = "utf-8"
 
-    def render(self, data: Any, accepted_media_type: str | None = None,
-               renderer_context: dict[str, Any] | None = None) -> bytes:
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: dict[str, Any] | None = None
+    ) -> bytes:
         return "".join(csv_lines(data or ())).encode()
 
 
@@ -108,14 +115,24 @@ class UsageLogExportView(OwnLogsMixin, GenericAPIView):
     metadata_class = None
 
     @api_operation(
-        operation_id="usage_logs_export", summary="Export usage logs as CSV", scope=LOGS_READ,
+        operation_id="usage_logs_export",
+        summary="Export usage logs as CSV",
+        scope=LOGS_READ,
         description="The caller's usage logs as a CSV file, streamed, newest first, with the filters of the "
-                    f"list. {FILTERS_TEXT} Cells that a spreadsheet would run as a formula start with `'`.",
-        responses={(200, "text/csv"): OpenApiResponse(response=OpenApiTypes.STR, description=(
-            "CSV with the header row timestamp,key_name,key_prefix,method,path,status_code,client_ip,decision,"
-            "error_code,response_time_ms,user_agent, sent as an attachment named "
-            "api-usage-logs-YYYYMMDD-HHMMSS.csv."))},
-        errors=error_codes(query=True, json=False), field_codes=FILTER_CODES, filters=True,
+        f"list. {FILTERS_TEXT} Cells that a spreadsheet would run as a formula start with `'`.",
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                response=OpenApiTypes.STR,
+                description=(
+                    "CSV with the header row timestamp,key_name,key_prefix,method,path,status_code,client_ip,decision,"
+                    "error_code,response_time_ms,user_agent, sent as an attachment named "
+                    "api-usage-logs-YYYYMMDD-HHMMSS.csv."
+                ),
+            )
+        },
+        errors=error_codes(query=True, json=False),
+        field_codes=FILTER_CODES,
+        filters=True,
     )
     def get(self, request: Request):  # type: ignore[no-untyped-def]
         return csv_response(self.filter_queryset(self.get_queryset()), timezone.now())

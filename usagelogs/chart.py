@@ -3,6 +3,7 @@
 The view counts rows per hour or day with the ORM; these functions choose the bounded window,
 fill the empty buckets and lay out the stacked bars that the template draws as inline SVG.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -115,9 +116,15 @@ def _bar(index: int, bucket: Bucket, top: int, unit: str) -> Bar:
 
     allowed_height, blocked_height = height(bucket.allowed), height(bucket.blocked)
     title = f"{bucket.start:%Y-%m-%d %H:%M} UTC: {bucket.allowed:,} allowed, {bucket.blocked:,} blocked"
-    return Bar(x=index * SLOT + (SLOT - BAR) // 2, width=BAR, allowed_y=HEIGHT - allowed_height,
-               allowed_height=allowed_height, blocked_y=HEIGHT - allowed_height - blocked_height,
-               blocked_height=blocked_height, title=title)
+    return Bar(
+        x=index * SLOT + (SLOT - BAR) // 2,
+        width=BAR,
+        allowed_y=HEIGHT - allowed_height,
+        allowed_height=allowed_height,
+        blocked_y=HEIGHT - allowed_height - blocked_height,
+        blocked_height=blocked_height,
+        title=title,
+    )
 
 
 def _summary(buckets: Sequence[Bucket], window: Window) -> str:
@@ -127,9 +134,11 @@ def _summary(buckets: Sequence[Bucket], window: Window) -> str:
     if not allowed + blocked:
         return f"No requests {period}."
     busiest = max(buckets, key=lambda b: b.allowed + b.blocked)
-    return (f"{allowed + blocked:,} requests {period}: {allowed:,} allowed and {blocked:,} blocked. "
-            f"The busiest {window.unit} began {busiest.start:%Y-%m-%d %H:%M} UTC, "
-            f"with {busiest.allowed + busiest.blocked:,} requests.")
+    return (
+        f"{allowed + blocked:,} requests {period}: {allowed:,} allowed and {blocked:,} blocked. "
+        f"The busiest {window.unit} began {busiest.start:%Y-%m-%d %H:%M} UTC, "
+        f"with {busiest.allowed + busiest.blocked:,} requests."
+    )
 
 
 def build_chart(buckets: Sequence[Bucket], window: Window) -> Chart:
@@ -137,10 +146,13 @@ def build_chart(buckets: Sequence[Bucket], window: Window) -> Chart:
     top = nice_ceiling(max((b.allowed + b.blocked for b in buckets), default=0))
     middle = _floor(window.start + (window.end - window.start) / 2, window.unit)
     return Chart(
-        width=max(len(buckets), 1) * SLOT, height=HEIGHT,
+        width=max(len(buckets), 1) * SLOT,
+        height=HEIGHT,
         bars=tuple(_bar(i, b, top, window.unit) for i, b in enumerate(buckets)),
         y_labels=(f"{top:,}", f"{top // 2:,}", "0"),
         x_labels=(_label(window.start, window.unit), _label(middle, window.unit), _label(window.end, window.unit)),
-        allowed=sum(b.allowed for b in buckets), blocked=sum(b.blocked for b in buckets),
-        summary=_summary(buckets, window), unit=window.unit,
+        allowed=sum(b.allowed for b in buckets),
+        blocked=sum(b.blocked for b in buckets),
+        summary=_summary(buckets, window),
+        unit=window.unit,
     )

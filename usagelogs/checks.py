@@ -1,4 +1,5 @@
 """System checks on the usagelogs settings: one stable id per rule, each on the raw value."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,13 +26,18 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
         errors.append(Error(f"KEYFENCE_LOG_MODE is {mode!r}; it must be 'batch' or 'sync'.", id="usagelogs.E001"))
     days = conf.raw("LOG_RETENTION_DAYS")
     if not _is_int(days) or days < 1:
-        errors.append(Error("KEYFENCE_LOG_RETENTION_DAYS must be a positive whole number of days.",
-                            id="usagelogs.E002"))
+        errors.append(
+            Error("KEYFENCE_LOG_RETENTION_DAYS must be a positive whole number of days.", id="usagelogs.E002")
+        )
     paths = conf.raw("LOG_EXCLUDE_PATHS")
-    if isinstance(paths, str) or not isinstance(paths, (list, tuple)) or not all(
-            isinstance(path, str) and path.startswith("/") for path in paths):
-        errors.append(Error("KEYFENCE_LOG_EXCLUDE_PATHS must be a list of paths starting with '/'.",
-                            id="usagelogs.E003"))
+    if (
+        isinstance(paths, str)
+        or not isinstance(paths, (list, tuple))
+        or not all(isinstance(path, str) and path.startswith("/") for path in paths)
+    ):
+        errors.append(
+            Error("KEYFENCE_LOG_EXCLUDE_PATHS must be a list of paths starting with '/'.", id="usagelogs.E003")
+        )
     for name in ("LOG_BATCH_SIZE", "LOG_MAX_QUEUE", "LOG_WRITE_RETRIES", "PRUNE_BATCH_SIZE"):
         value = conf.raw(name)
         if not _is_int(value) or value < 1:

@@ -1,4 +1,5 @@
 """Typed settings for the usagelogs app; every default lives here (see apikeys.conf)."""
+
 from __future__ import annotations
 
 from typing import Any, ClassVar, cast

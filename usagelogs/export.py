@@ -1,9 +1,10 @@
 """Streaming CSV export of usage logs, with every cell neutralised for spreadsheets."""
+
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
@@ -11,12 +12,30 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
 HEADER = [
-    "timestamp", "key_name", "key_prefix", "method", "path", "status_code", "client_ip",
-    "decision", "error_code", "response_time_ms", "user_agent",
+    "timestamp",
+    "key_name",
+    "key_prefix",
+    "method",
+    "path",
+    "status_code",
+    "client_ip",
+    "decision",
+    "error_code",
+    "response_time_ms",
+    "user_agent",
 ]
 _COLUMNS = [
-    "timestamp", "api_key__name", "key_prefix", "method", "path", "status_code", "client_ip",
-    "decision", "error_code", "response_time_ms", "user_agent",
+    "timestamp",
+    "api_key__name",
+    "key_prefix",
+    "method",
+    "path",
+    "status_code",
+    "client_ip",
+    "decision",
+    "error_code",
+    "response_time_ms",
+    "user_agent",
 ]
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 CHUNK_ROWS = 2000
@@ -33,15 +52,26 @@ def _timestamp(value: datetime) -> str:
     # The database hands back UTC; isoformat is done in C, strftime would cost twice as much.
     text = value.isoformat(timespec="milliseconds")
     if not text.endswith("+00:00"):
-        text = value.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        text = value.astimezone(UTC).isoformat(timespec="milliseconds")
     return text[:-6] + "Z"
 
 
 def _cells(row: tuple[Any, ...]) -> tuple[Any, ...]:
     timestamp, name, prefix, method, path, status, ip, decision, error, elapsed, agent = row
     # Numbers, addresses and decisions cannot start with a formula character; the text cells can.
-    return (_timestamp(timestamp), safe_cell(name), safe_cell(prefix), safe_cell(method), safe_cell(path), status,
-            ip, decision, safe_cell(error), elapsed, safe_cell(agent))
+    return (
+        _timestamp(timestamp),
+        safe_cell(name),
+        safe_cell(prefix),
+        safe_cell(method),
+        safe_cell(path),
+        status,
+        ip,
+        decision,
+        safe_cell(error),
+        elapsed,
+        safe_cell(agent),
+    )
 
 
 class _Buffer:
@@ -70,7 +100,7 @@ def csv_lines(rows: Iterable[tuple[Any, ...]]) -> Iterator[str]:
 
 
 def export_filename(now: datetime) -> str:
-    return now.astimezone(timezone.utc).strftime("api-usage-logs-%Y%m%d-%H%M%S.csv")
+    return now.astimezone(UTC).strftime("api-usage-logs-%Y%m%d-%H%M%S.csv")
 
 
 def csv_response(queryset: QuerySet, now: datetime) -> StreamingHttpResponse:

@@ -1,15 +1,16 @@
 """The one FilterSet of usage logs, used by the page, the API and the CSV export (SPEC §5)."""
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
-from django_filters.fields import IsoDateTimeField
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import extend_schema_field
 
 from apikeys.models import ApiKey
@@ -58,8 +59,14 @@ class InclusiveRangeFilter(django_filters.Filter):
         return qs.filter(**{f"{self.field_name}__gte": low, f"{self.field_name}__lte": high})
 
 
-@extend_schema_field({"type": "string", "pattern": STATUS_PATTERN, "example": "4xx",
-                      "description": "An exact status code, such as 404, or a class, such as 4xx."})
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": STATUS_PATTERN,
+        "example": "4xx",
+        "description": "An exact status code, such as 404, or a class, such as 4xx.",
+    }
+)
 class StatusCodeFilter(InclusiveRangeFilter):
     field_class = StatusCodeField
 
@@ -77,8 +84,9 @@ class ClientIpField(forms.CharField):
         return found
 
 
-@extend_schema_field({"type": "string", "example": "203.0.113.0/24",
-                      "description": "A client IP address, or a CIDR range of them."})
+@extend_schema_field(
+    {"type": "string", "example": "203.0.113.0/24", "description": "A client IP address, or a CIDR range of them."}
+)
 class ClientIpFilter(InclusiveRangeFilter):
     field_class = ClientIpField
 
@@ -112,8 +120,9 @@ class BlockedOnlyField(forms.NullBooleanField):
         raise ValidationError("Enter true or false.", code="invalid")
 
 
-@extend_schema_field({"type": "boolean",
-                      "description": "true (or 1): blocked requests only. false (or 0), or left out: no filter."})
+@extend_schema_field(
+    {"type": "boolean", "description": "true (or 1): blocked requests only. false (or 0), or left out: no filter."}
+)
 class BlockedOnlyFilter(django_filters.BooleanFilter):
     field_class = BlockedOnlyField
 
@@ -129,7 +138,7 @@ class UtcDateTimeField(IsoDateTimeField):
         if moment is None:
             return None
         try:
-            return moment.astimezone(timezone.utc)
+            return moment.astimezone(UTC)
         except (OverflowError, ValueError):
             raise ValidationError("Enter a date and time between the years 1 and 9999.", code="invalid") from None
 
@@ -143,7 +152,9 @@ class UsageLogFilter(django_filters.FilterSet):
 
     api_key = django_filters.ModelChoiceFilter(queryset=_owner_keys, field_name="api_key", label="API key")
     method = django_filters.ChoiceFilter(choices=[(m, m) for m in METHODS], label="HTTP method")
-    status_code = StatusCodeFilter(field_name="status_code", label="Status code", help_text="Exact, such as 404, or a class, such as 4xx.")
+    status_code = StatusCodeFilter(
+        field_name="status_code", label="Status code", help_text="Exact, such as 404, or a class, such as 4xx."
+    )
     decision = django_filters.ChoiceFilter(choices=Decision.choices, label="Decision")
     blocked = BlockedOnlyFilter(label="Blocked only")
     client_ip = ClientIpFilter(field_name="client_ip_key", label="Client IP or range")

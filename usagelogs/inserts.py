@@ -2,6 +2,7 @@
 
 Rows are dicts from field attnames (``api_key_id``, ...) to values, as the middleware builds them.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,20 +24,27 @@ class _Insert:
         # batch as one JSON parameter instead. SQLite runs a prepared statement per row, in process.
         self.as_json = connection.vendor == "postgresql"
         if self.as_json:
-            self.sql = (f"INSERT INTO {table} ({columns}) "
-                        f"SELECT {columns} FROM json_populate_recordset(NULL::{table}, %s::json)")
+            self.sql = (
+                f"INSERT INTO {table} ({columns}) "
+                f"SELECT {columns} FROM json_populate_recordset(NULL::{table}, %s::json)"
+            )
         else:
             self.sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(self.fields))})"
         # Only what the driver cannot take as it comes is converted: dates, UUIDs, IP addresses.
-        self.converted = {f.attname for f in self.fields
-                          if isinstance(getattr(f, "target_field", f), (models.DateTimeField, models.UUIDField,
-                                                                         models.GenericIPAddressField))}
+        self.converted = {
+            f.attname
+            for f in self.fields
+            if isinstance(
+                getattr(f, "target_field", f), (models.DateTimeField, models.UUIDField, models.GenericIPAddressField)
+            )
+        }
 
     def execute(self, cursor: Any, rows: list[dict[str, Any]]) -> None:
         fields = self.fields
         if self.as_json:
-            batch = [{f.column: row[f.attname] if f.attname in row else f.get_default() for f in fields}
-                     for row in rows]
+            batch = [
+                {f.column: row[f.attname] if f.attname in row else f.get_default() for f in fields} for row in rows
+            ]
             cursor.execute(self.sql, [json.dumps(batch, default=str)])
             return
         connection, converted = cursor.db, self.converted
@@ -79,7 +87,11 @@ def without_vanished_references(row: dict[str, Any]) -> dict[str, Any]:
     cleared = dict(row)
     for field in UsageLog._meta.concrete_fields:
         value = row.get(field.attname)
-        if value is not None and field.is_relation and field.remote_field.on_delete is models.SET_NULL:
-            if not field.related_model._default_manager.filter(pk=value).exists():
-                cleared[field.attname] = None
+        if (
+            value is not None
+            and field.is_relation
+            and field.remote_field.on_delete is models.SET_NULL
+            and not field.related_model._default_manager.filter(pk=value).exists()
+        ):
+            cleared[field.attname] = None
     return cleared

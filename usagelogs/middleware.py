@@ -1,4 +1,5 @@
 """The one place that records API requests, after the response is known."""
+
 from __future__ import annotations
 
 import time
@@ -45,20 +46,22 @@ class UsageLogMiddleware:
                 owner_id = user.pk
         now = timezone.now()
         record_use(request, response.status_code, now)
-        recorder.record({
-            "timestamp": now,
-            "owner_id": owner_id,
-            "api_key_id": context.key_id,
-            "key_prefix": context.key_prefix,
-            "method": request.method[:10] if request.method else "",
-            "path": request.path[:MAX_PATH],
-            "status_code": response.status_code,
-            "client_ip": address.text if address else None,
-            "client_ip_key": sortable_key(address.version, address.value) if address else "",
-            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:MAX_USER_AGENT],
-            "error_code": context.error_code,
-            "decision": context.decision,
-            "matched_entry_id": context.matched_entry_id,
-            "matched_cidr": context.matched_cidr,
-            "response_time_ms": round(elapsed_ms, 3),
-        })
+        recorder.record(
+            {
+                "timestamp": now,
+                "owner_id": owner_id,
+                "api_key_id": context.key_id,
+                "key_prefix": context.key_prefix,
+                "method": request.method[:10] if request.method else "",
+                "path": request.path[:MAX_PATH],
+                "status_code": response.status_code,
+                "client_ip": address.text if address else None,
+                "client_ip_key": sortable_key(address.version, address.value) if address else "",
+                "user_agent": request.META.get("HTTP_USER_AGENT", "")[:MAX_USER_AGENT],
+                "error_code": context.error_code,
+                "decision": context.decision,
+                "matched_entry_id": context.matched_entry_id,
+                "matched_cidr": context.matched_cidr,
+                "response_time_ms": round(elapsed_ms, 3),
+            }
+        )

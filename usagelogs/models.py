@@ -1,4 +1,5 @@
 """One row per API request, blocked ones included. Never holds a secret, query or body."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -23,10 +24,12 @@ class UsageLog(models.Model):
     timestamp = models.DateTimeField(default=timezone.now)
     # No single-column indexes on owner and api_key: composite indexes below start with them
     # and serve the same lookups (cascades included), and every index costs each insert.
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
-                              related_name="+", db_index=False)
-    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                                db_index=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     key_prefix = models.CharField(max_length=8, blank=True, default="")
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=2048)
@@ -37,8 +40,9 @@ class UsageLog(models.Model):
     user_agent = models.CharField(max_length=512, blank=True, default="")
     error_code = models.CharField(max_length=40, blank=True, default="")
     decision = models.CharField(max_length=16, choices=Decision.choices, default=Decision.NONE)
-    matched_entry = models.ForeignKey(AllowlistEntry, null=True, blank=True, on_delete=models.SET_NULL,
-                                      related_name="+")
+    matched_entry = models.ForeignKey(
+        AllowlistEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     matched_cidr = models.CharField(max_length=49, blank=True, default="")
     response_time_ms = models.FloatField(default=0)
 

@@ -17,6 +17,7 @@ next flush. An outage of the log database therefore loses no rows until the queu
 ``KEYFENCE_LOG_MAX_QUEUE`` of them; only then, or at exit with the database still down, are rows
 dropped and counted.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -122,8 +123,9 @@ class Recorder:
             if self._thread is not None and self._thread.is_alive():
                 return
             self._stopped = threading.Event()
-            self._thread = threading.Thread(target=self._run, args=(self._stopped,), name="keyfence-usagelog",
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self._run, args=(self._stopped,), name="keyfence-usagelog", daemon=True
+            )
             self._thread.start()
 
     def _run(self, stopped: threading.Event) -> None:
@@ -167,16 +169,17 @@ class Recorder:
             try:
                 self._insert(pending, written)
                 return written[0]
-            except Exception as exc:  # a log write must never fail the request
+            except Exception as exc:  # noqa: BLE001 - a log write must never fail the request
                 if attempt == retries:
-                    logger.error("Could not write %d usage-log rows after %d attempts: %s",
-                                 len(pending), retries + 1, exc)
+                    logger.error(
+                        "Could not write %d usage-log rows after %d attempts: %s", len(pending), retries + 1, exc
+                    )
                     if requeue:
                         self._requeue(pending)
                     return None
                 logger.warning("Usage-log write failed (attempt %d of %d): %s", attempt + 1, retries + 1, exc)
                 self._reset_connection()
-                time.sleep(min(0.05 * 2 ** attempt, 1.0))
+                time.sleep(min(0.05 * 2**attempt, 1.0))
         return written[0]
 
     def _requeue(self, rows: list[dict[str, Any]]) -> None:

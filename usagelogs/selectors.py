@@ -1,4 +1,5 @@
 """Reads of usage logs, scoped to their owner."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,8 +19,12 @@ def logs_for(*, owner_id: int) -> QuerySet[UsageLog]:
 def blocked_ips_for(*, owner_id: int, key_id: object, since: datetime) -> list[dict]:
     """IPs refused by a key's allowlist since ``since``: address, count and when last seen."""
     return list(
-        UsageLog.objects.filter(owner_id=owner_id, api_key_id=key_id, timestamp__gte=since,
-                                decision__in=[Decision.BLOCKED, Decision.WOULD_BLOCK])
+        UsageLog.objects.filter(
+            owner_id=owner_id,
+            api_key_id=key_id,
+            timestamp__gte=since,
+            decision__in=[Decision.BLOCKED, Decision.WOULD_BLOCK],
+        )
         .exclude(client_ip=None)
         .values("client_ip")
         .annotate(count=Count("id"), last_seen=Max("timestamp"))
@@ -27,16 +32,19 @@ def blocked_ips_for(*, owner_id: int, key_id: object, since: datetime) -> list[d
     )
 
 
-def request_counts(queryset: QuerySet[UsageLog], *, start: datetime, end: datetime,
-                   unit: str) -> dict[datetime, tuple[int, int]]:
+def request_counts(
+    queryset: QuerySet[UsageLog], *, start: datetime, end: datetime, unit: str
+) -> dict[datetime, tuple[int, int]]:
     """``{bucket start: (allowed, blocked)}`` per hour or day of ``queryset`` within ``[start, end)``.
 
     Anything the allowlist did not block counts as allowed.
     """
     trunc = TruncHour if unit == "hour" else TruncDay
     rows = (
-        queryset.order_by().filter(timestamp__gte=start, timestamp__lt=end)
-        .annotate(bucket=trunc("timestamp")).values("bucket")
+        queryset.order_by()
+        .filter(timestamp__gte=start, timestamp__lt=end)
+        .annotate(bucket=trunc("timestamp"))
+        .values("bucket")
         .annotate(total=Count("id"), blocked=Count("id", filter=Q(decision=Decision.BLOCKED)))
     )
     return {row["bucket"]: (row["total"] - row["blocked"], row["blocked"]) for row in rows}
@@ -51,17 +59,18 @@ class LogPage:
     older_cursor: int | None
 
 
-def log_page(queryset: QuerySet[UsageLog], *, before: int | None = None, after: int | None = None,
-             size: int = 50) -> LogPage:
+def log_page(
+    queryset: QuerySet[UsageLog], *, before: int | None = None, after: int | None = None, size: int = 50
+) -> LogPage:
     """Keyset pagination on id: rows older than ``before`` or newer than ``after``; no OFFSET, no COUNT."""
     if after is not None:
-        chunk = list(queryset.filter(id__gt=after).order_by("id")[:size + 1])
+        chunk = list(queryset.filter(id__gt=after).order_by("id")[: size + 1])
         rows = chunk[:size][::-1]
         has_newer = len(chunk) > size
         has_older = bool(rows) and queryset.filter(id__lt=rows[-1].id).exists()
     else:
         scoped = queryset.filter(id__lt=before) if before is not None else queryset
-        chunk = list(scoped.order_by("-id")[:size + 1])
+        chunk = list(scoped.order_by("-id")[: size + 1])
         rows = chunk[:size]
         has_older = len(chunk) > size
         has_newer = before is not None and bool(rows) and queryset.filter(id__gt=rows[0].id).exists()

@@ -1,4 +1,5 @@
 """Writes to usage logs other than recording: retention."""
+
 from __future__ import annotations
 
 import time
@@ -10,8 +11,14 @@ from django.db import transaction
 from .models import UsageLog
 
 
-def prune_logs(*, cutoff: datetime, batch_size: int, dry_run: bool = False, pause: float = 0.0,
-               progress: Callable[[int, int], None] | None = None) -> int:
+def prune_logs(
+    *,
+    cutoff: datetime,
+    batch_size: int,
+    dry_run: bool = False,
+    pause: float = 0.0,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
     """Delete rows older than ``cutoff`` in short transactions of ``batch_size`` rows.
 
     Short batches keep each write lock brief, and ``pause`` seconds between them let waiting

@@ -1,4 +1,5 @@
 """API routes of the usage-log app; a trailing slash is optional."""
+
 from django.urls import re_path
 
 from . import api

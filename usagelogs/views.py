@@ -1,8 +1,8 @@
 """Settings > Developer > API Usage Logs: the one FilterSet, a chart and a keyset-paginated table."""
+
 from __future__ import annotations
 
 import re
-
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -57,8 +57,9 @@ def _chart(queryset: Any, cleaned: dict[str, Any]) -> chart.Chart:
 
 
 def _page_context(request: HttpRequest, queryset: Any) -> dict[str, Any]:
-    page = log_page(queryset, before=_cursor(request.GET, "before"), after=_cursor(request.GET, "after"),
-                    size=PAGE_SIZE)
+    page = log_page(
+        queryset, before=_cursor(request.GET, "before"), after=_cursor(request.GET, "after"), size=PAGE_SIZE
+    )
     here = request.path
     return {
         "page": page,

@@ -1,4 +1,5 @@
 """Settings > Developer > API Usage Logs pages."""
+
 from django.urls import path
 
 from . import views

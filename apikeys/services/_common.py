@@ -1,4 +1,5 @@
 """What every write shares: the actor, audit events, row locks and cache invalidation."""
+
 from __future__ import annotations
 
 import enum
@@ -39,7 +40,9 @@ class Actor:
 
 def key_snapshot(key: ApiKey) -> dict[str, Any]:
     return {
-        "name": key.name, "description": key.description, "scopes": list(key.scopes),
+        "name": key.name,
+        "description": key.description,
+        "scopes": list(key.scopes),
         "allowlist_mode": key.allowlist_mode,
         "expires_at": key.expires_at.isoformat() if key.expires_at else None,
         "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
@@ -47,13 +50,21 @@ def key_snapshot(key: ApiKey) -> dict[str, Any]:
 
 
 def entries_snapshot(key: ApiKey) -> list[dict[str, str]]:
-    return [{"cidr": cidr, "label": label} for cidr, label in key.entries.order_by("created_at", "id").values_list("cidr", "label")]
+    return [
+        {"cidr": cidr, "label": label}
+        for cidr, label in key.entries.order_by("created_at", "id").values_list("cidr", "label")
+    ]
 
 
 def audit(key: ApiKey, actor: Actor, action: str, before: Any = None, after: Any = None) -> AuditEvent:
     return AuditEvent.objects.create(
-        api_key=key, action=action, actor_user_id=actor.user_id, actor_key_id=actor.key_id,
-        client_ip=actor.ip, before=before, after=after,
+        api_key=key,
+        action=action,
+        actor_user_id=actor.user_id,
+        actor_key_id=actor.key_id,
+        client_ip=actor.ip,
+        before=before,
+        after=after,
     )
 
 
@@ -72,5 +83,3 @@ def validate_mode(mode: Any) -> str:
     if mode not in AllowlistMode.values:
         raise ValidationError({"allowlist_mode": ValidationError("Choose enforce or report.", code=INVALID_MODE)})
     return mode
-
-

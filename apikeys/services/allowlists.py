@@ -1,4 +1,5 @@
 """Writes to allowlists: replace the whole list, or add, edit and remove one entry."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -44,8 +45,13 @@ def allowlist_replace(*, key: ApiKey, actor: Actor, entries: Sequence[EntryInput
 
 
 def _too_many() -> ValidationError:
-    return ValidationError({"cidr": ValidationError(
-        MESSAGES[TOO_MANY_ENTRIES].format(maximum=conf.MAX_ALLOWLIST_ENTRIES), code=TOO_MANY_ENTRIES)})
+    return ValidationError(
+        {
+            "cidr": ValidationError(
+                MESSAGES[TOO_MANY_ENTRIES].format(maximum=conf.MAX_ALLOWLIST_ENTRIES), code=TOO_MANY_ENTRIES
+            )
+        }
+    )
 
 
 def _duplicate(cidr: str) -> ValidationError:
@@ -80,7 +86,12 @@ def allowlist_add(*, key: ApiKey, actor: Actor, cidr: Any, label: Any = "") -> A
 
 @transaction.atomic
 def allowlist_update(
-    *, key: ApiKey, entry: AllowlistEntry, actor: Actor, cidr: Any = UNSET, label: Any = UNSET,
+    *,
+    key: ApiKey,
+    entry: AllowlistEntry,
+    actor: Actor,
+    cidr: Any = UNSET,
+    label: Any = UNSET,
 ) -> AllowlistEntry:
     """Edit an entry's cidr and/or label; what is not passed stays. Both are checked as input."""
     errors: dict[str, list[ValidationError]] = {}
@@ -120,5 +131,3 @@ def allowlist_remove(*, key: ApiKey, entry: AllowlistEntry, actor: Actor) -> Non
     if deleted:
         audit(key, actor, AuditAction.ENTRY_REMOVED, before={"cidr": entry.cidr, "label": entry.label})
         touch(key)
-
-

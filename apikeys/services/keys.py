@@ -1,4 +1,5 @@
 """Writes to keys: create, update, revoke, roll, and the last-used bookkeeping."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -50,8 +51,14 @@ def _store_entries(key: ApiKey, entries: Sequence[EntryInput]) -> None:
 
 @transaction.atomic
 def key_create(
-    *, owner_id: int, name: str, actor: Actor, description: str = "", scopes: Iterable[str] = (),
-    allowlist: Sequence[EntryInput] = (), allowlist_mode: str = AllowlistMode.ENFORCE,
+    *,
+    owner_id: int,
+    name: str,
+    actor: Actor,
+    description: str = "",
+    scopes: Iterable[str] = (),
+    allowlist: Sequence[EntryInput] = (),
+    allowlist_mode: str = AllowlistMode.ENFORCE,
     expires_at: datetime | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its full secret, which is never stored or shown again.
@@ -63,9 +70,15 @@ def key_create(
         prefix = generate_prefix()
     full = generate_key(prefix)
     key = ApiKey(
-        owner_id=owner_id, name=name, description=description, prefix=prefix, secret_hash=hash_key(full),
-        scopes=_validate_scopes(scopes, actor), allowlist_mode=validate_mode(allowlist_mode),
-        expires_at=expires_at, created_by_id=actor.user_id,
+        owner_id=owner_id,
+        name=name,
+        description=description,
+        prefix=prefix,
+        secret_hash=hash_key(full),
+        scopes=_validate_scopes(scopes, actor),
+        allowlist_mode=validate_mode(allowlist_mode),
+        expires_at=expires_at,
+        created_by_id=actor.user_id,
     )
     key.full_clean(exclude=["owner", "created_by"])
     key.save()
@@ -76,8 +89,13 @@ def key_create(
 
 @transaction.atomic
 def key_update(
-    *, key: ApiKey, actor: Actor, name: str | Unset = UNSET, description: str | Unset = UNSET,
-    scopes: Iterable[str] | Unset = UNSET, expires_at: datetime | None | Unset = UNSET,
+    *,
+    key: ApiKey,
+    actor: Actor,
+    name: str | Unset = UNSET,
+    description: str | Unset = UNSET,
+    scopes: Iterable[str] | Unset = UNSET,
+    expires_at: datetime | Unset | None = UNSET,
     allowlist_mode: str | Unset = UNSET,
 ) -> ApiKey:
     """Change what is passed of name, description, scopes, expires_at and allowlist_mode."""
@@ -126,9 +144,18 @@ def key_revoke(*, key: ApiKey, actor: Actor) -> ApiKey:
 @transaction.atomic
 def key_roll(*, key: ApiKey, actor: Actor, grace_seconds: int = 0) -> tuple[ApiKey, str]:
     """Issue a new secret; the old one keeps working for ``grace_seconds`` (0 to 7 days)."""
-    if isinstance(grace_seconds, bool) or not isinstance(grace_seconds, int) or not 0 <= grace_seconds <= conf.MAX_ROLL_GRACE_SECONDS:
-        raise ValidationError({"grace_seconds": ValidationError(
-            f"Enter a whole number of seconds from 0 to {conf.MAX_ROLL_GRACE_SECONDS}.", code=INVALID_GRACE)})
+    if (
+        isinstance(grace_seconds, bool)
+        or not isinstance(grace_seconds, int)
+        or not 0 <= grace_seconds <= conf.MAX_ROLL_GRACE_SECONDS
+    ):
+        raise ValidationError(
+            {
+                "grace_seconds": ValidationError(
+                    f"Enter a whole number of seconds from 0 to {conf.MAX_ROLL_GRACE_SECONDS}.", code=INVALID_GRACE
+                )
+            }
+        )
     key = lock(key)
     if key.status != "active":
         raise ValidationError({"key": ValidationError("Only an active key can be rolled.", code=KEY_NOT_ACTIVE)})
@@ -138,8 +165,15 @@ def key_roll(*, key: ApiKey, actor: Actor, grace_seconds: int = 0) -> tuple[ApiK
     key.previous_expires_at = now + timedelta(seconds=grace_seconds) if grace_seconds else None
     key.secret_hash = hash_key(full)
     key.save(update_fields=["secret_hash", "previous_secret_hash", "previous_expires_at"])
-    audit(key, actor, AuditAction.KEY_ROLLED, after={"grace_seconds": grace_seconds,
-                                                      "previous_expires_at": key.previous_expires_at and key.previous_expires_at.isoformat()})
+    audit(
+        key,
+        actor,
+        AuditAction.KEY_ROLLED,
+        after={
+            "grace_seconds": grace_seconds,
+            "previous_expires_at": key.previous_expires_at and key.previous_expires_at.isoformat(),
+        },
+    )
     touch(key)
     return key, full
 
@@ -152,7 +186,9 @@ def key_mark_used(*, key_id: Any, ip: str | None, entry_id: Any = None, now: dat
     now = now or timezone.now()
     stale = now - timedelta(seconds=conf.LAST_USED_INTERVAL)
     ApiKey.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale), pk=key_id).update(
-        last_used_at=now, last_used_ip=ip)
+        last_used_at=now, last_used_ip=ip
+    )
     if entry_id is not None:
-        AllowlistEntry.objects.filter(Q(last_matched_at__isnull=True) | Q(last_matched_at__lt=stale), pk=entry_id).update(
-            last_matched_at=now)
+        AllowlistEntry.objects.filter(
+            Q(last_matched_at__isnull=True) | Q(last_matched_at__lt=stale), pk=entry_id
+        ).update(last_matched_at=now)

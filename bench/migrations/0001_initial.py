@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,23 +14,31 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='RequestLog',
+            name="RequestLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('requested_at', models.DateTimeField(db_index=True)),
-                ('response_ms', models.PositiveIntegerField(default=0)),
-                ('path', models.CharField(db_index=True, max_length=200)),
-                ('view', models.CharField(db_index=True, max_length=200, null=True)),
-                ('view_method', models.CharField(db_index=True, max_length=200, null=True)),
-                ('remote_addr', models.GenericIPAddressField()),
-                ('host', models.URLField()),
-                ('method', models.CharField(max_length=10)),
-                ('query_params', models.TextField(null=True)),
-                ('data', models.TextField(null=True)),
-                ('response', models.TextField(null=True)),
-                ('errors', models.TextField(null=True)),
-                ('status_code', models.PositiveIntegerField(db_index=True, null=True)),
-                ('user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("requested_at", models.DateTimeField(db_index=True)),
+                ("response_ms", models.PositiveIntegerField(default=0)),
+                ("path", models.CharField(db_index=True, max_length=200)),
+                ("view", models.CharField(db_index=True, max_length=200, null=True)),
+                ("view_method", models.CharField(db_index=True, max_length=200, null=True)),
+                ("remote_addr", models.GenericIPAddressField()),
+                ("host", models.URLField()),
+                ("method", models.CharField(max_length=10)),
+                ("query_params", models.TextField(null=True)),
+                ("data", models.TextField(null=True)),
+                ("response", models.TextField(null=True)),
+                ("errors", models.TextField(null=True)),
+                ("status_code", models.PositiveIntegerField(db_index=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
     ]

@@ -1,4 +1,5 @@
 """The Django admin: entries inline under the same rules, the secret shown once, logs read-only."""
+
 import re
 
 import pytest
@@ -21,10 +22,17 @@ def staff(client):
 
 def form_data(owner, rows, **extra):
     data = {
-        "owner": owner.pk, "name": "from admin", "description": "", "scopes": ["keys:read"],
-        "allowlist_mode": "enforce", "expires_at_0": "", "expires_at_1": "",
-        "entries-TOTAL_FORMS": str(len(rows)), "entries-INITIAL_FORMS": "0",
-        "entries-MIN_NUM_FORMS": "0", "entries-MAX_NUM_FORMS": "20",
+        "owner": owner.pk,
+        "name": "from admin",
+        "description": "",
+        "scopes": ["keys:read"],
+        "allowlist_mode": "enforce",
+        "expires_at_0": "",
+        "expires_at_1": "",
+        "entries-TOTAL_FORMS": str(len(rows)),
+        "entries-INITIAL_FORMS": "0",
+        "entries-MIN_NUM_FORMS": "0",
+        "entries-MAX_NUM_FORMS": "20",
     }
     for i, (cidr, label) in enumerate(rows):
         data[f"entries-{i}-cidr"] = cidr
@@ -34,7 +42,9 @@ def form_data(owner, rows, **extra):
 
 
 def test_create_shows_the_secret_once(staff, user):
-    response = staff.post("/admin/apikeys/apikey/add/", form_data(user, [("203.0.113.5", "office"), ("2001:db8::/48", "")]))
+    response = staff.post(
+        "/admin/apikeys/apikey/add/", form_data(user, [("203.0.113.5", "office"), ("2001:db8::/48", "")])
+    )
     assert response.status_code == 302
     assert KEY_PATTERN.search(response.content.decode()) is None
     page = staff.get(response["Location"])
@@ -69,8 +79,11 @@ def test_another_keys_created_page_does_not_take_the_pending_secret(staff, user,
 
 
 def test_overlapping_entries_are_saved_with_a_warning(staff, user):
-    response = staff.post("/admin/apikeys/apikey/add/",
-                          form_data(user, [("203.0.113.0/24", "office"), ("203.0.113.5", "desk")]), follow=True)
+    response = staff.post(
+        "/admin/apikeys/apikey/add/",
+        form_data(user, [("203.0.113.0/24", "office"), ("203.0.113.5", "desk")]),
+        follow=True,
+    )
     html = response.content.decode()
     assert "203.0.113.5/32 lies inside 203.0.113.0/24" in html
     assert ApiKey.objects.get().entries.count() == 2
@@ -85,12 +98,15 @@ def test_change_with_overlapping_entries_warns(staff, user, make_key):
     assert "198.51.100.128/25 lies inside 198.51.100.0/24" in response.content.decode()
 
 
-@pytest.mark.parametrize("rows, code_message", [
-    pytest.param([("10.0.0.0/8", "")], "too broad", id="too-broad"),
-    pytest.param([("203.0.113.5/24", "")], "Did you mean 203.0.113.0/24", id="host-bits"),
-    pytest.param([("fe80::1%eth0", "")], "Enter an IP address", id="zone-id"),
-    pytest.param([("203.0.113.5", ""), ("203.0.113.5/32", "")], "already in this allowlist", id="duplicate"),
-])
+@pytest.mark.parametrize(
+    "rows, code_message",
+    [
+        pytest.param([("10.0.0.0/8", "")], "too broad", id="too-broad"),
+        pytest.param([("203.0.113.5/24", "")], "Did you mean 203.0.113.0/24", id="host-bits"),
+        pytest.param([("fe80::1%eth0", "")], "Enter an IP address", id="zone-id"),
+        pytest.param([("203.0.113.5", ""), ("203.0.113.5/32", "")], "already in this allowlist", id="duplicate"),
+    ],
+)
 def test_inline_entries_are_validated_by_the_same_rules(staff, user, rows, code_message):
     response = staff.post("/admin/apikeys/apikey/add/", form_data(user, rows))
     assert response.status_code == 200
@@ -102,10 +118,20 @@ def test_change_replaces_entries_and_bumps_the_version(staff, user, make_key):
     key, _ = make_key(user, allow=["203.0.113.5"])
     entry = key.entries.get()
     data = form_data(user, [], name="renamed")
-    data.update({"entries-TOTAL_FORMS": "2", "entries-INITIAL_FORMS": "1",
-                 "entries-0-id": str(entry.pk), "entries-0-api_key": str(key.pk), "entries-0-cidr": "203.0.113.5",
-                 "entries-0-label": "office", "entries-0-DELETE": "on",
-                 "entries-1-api_key": str(key.pk), "entries-1-cidr": "198.51.100.0/24", "entries-1-label": "vpn"})
+    data.update(
+        {
+            "entries-TOTAL_FORMS": "2",
+            "entries-INITIAL_FORMS": "1",
+            "entries-0-id": str(entry.pk),
+            "entries-0-api_key": str(key.pk),
+            "entries-0-cidr": "203.0.113.5",
+            "entries-0-label": "office",
+            "entries-0-DELETE": "on",
+            "entries-1-api_key": str(key.pk),
+            "entries-1-cidr": "198.51.100.0/24",
+            "entries-1-label": "vpn",
+        }
+    )
     response = staff.post(f"/admin/apikeys/apikey/{key.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[:3000]
     key.refresh_from_db()
@@ -136,8 +162,9 @@ def test_usage_logs_and_events_are_read_only(staff, user, make_key, api):
 
 def test_revoke_action(staff, user, make_key):
     key, _ = make_key(user)
-    response = staff.post("/admin/apikeys/apikey/", {"action": "revoke_keys", "_selected_action": [str(key.pk)]},
-                          follow=True)
+    response = staff.post(
+        "/admin/apikeys/apikey/", {"action": "revoke_keys", "_selected_action": [str(key.pk)]}, follow=True
+    )
     key.refresh_from_db()
     assert key.revoked_at is not None
     assert "Revoked 1 key(s)" in response.content.decode()

@@ -1,4 +1,5 @@
 """The usage-log admin filters with the FilterSet of the page, the API and the CSV (SPEC §5, §8)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -27,11 +28,29 @@ def rows(user, other_user, make_key):
     now = timezone.now()
     return {
         "ok": seed_log(user, build, ip="203.0.113.5", path="/api/v1/ok", at=now - timedelta(hours=1)),
-        "blocked": seed_log(user, build, ip="198.51.100.9", status=403, decision="blocked", error="IP_NOT_ALLOWED",
-                            path="/api/v1/blocked", at=now - timedelta(days=3)),
-        "missing": seed_log(other_user, other, ip="2001:db8::7", status=404, error="NOT_FOUND",
-                            path="/api/v1/missing", method="DELETE", at=now - timedelta(days=10)),
-        "build": build, "other": other, "now": now,
+        "blocked": seed_log(
+            user,
+            build,
+            ip="198.51.100.9",
+            status=403,
+            decision="blocked",
+            error="IP_NOT_ALLOWED",
+            path="/api/v1/blocked",
+            at=now - timedelta(days=3),
+        ),
+        "missing": seed_log(
+            other_user,
+            other,
+            ip="2001:db8::7",
+            status=404,
+            error="NOT_FOUND",
+            path="/api/v1/missing",
+            method="DELETE",
+            at=now - timedelta(days=10),
+        ),
+        "build": build,
+        "other": other,
+        "now": now,
     }
 
 
@@ -39,16 +58,19 @@ def paths(response) -> set[str]:
     return {row.path for row in response.context["cl"].result_list}
 
 
-@pytest.mark.parametrize("query, expected", [
-    pytest.param("", {"ok", "blocked", "missing"}, id="no-filter"),
-    pytest.param("status_code=4xx", {"blocked", "missing"}, id="status-class"),
-    pytest.param("status_code=403", {"blocked"}, id="status-exact"),
-    pytest.param("client_ip=198.51.100.0/24", {"blocked"}, id="cidr"),
-    pytest.param("client_ip=2001:db8::7", {"missing"}, id="ipv6-address"),
-    pytest.param("blocked=on", {"blocked"}, id="blocked-only"),
-    pytest.param("decision=blocked", {"blocked"}, id="decision"),
-    pytest.param("method=DELETE", {"missing"}, id="method"),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        pytest.param("", {"ok", "blocked", "missing"}, id="no-filter"),
+        pytest.param("status_code=4xx", {"blocked", "missing"}, id="status-class"),
+        pytest.param("status_code=403", {"blocked"}, id="status-exact"),
+        pytest.param("client_ip=198.51.100.0/24", {"blocked"}, id="cidr"),
+        pytest.param("client_ip=2001:db8::7", {"missing"}, id="ipv6-address"),
+        pytest.param("blocked=on", {"blocked"}, id="blocked-only"),
+        pytest.param("decision=blocked", {"blocked"}, id="decision"),
+        pytest.param("method=DELETE", {"missing"}, id="method"),
+    ],
+)
 def test_the_same_filters_as_the_api(staff, rows, query, expected):
     response = staff.get(f"{URL}?{query}")
     assert response.status_code == 200

@@ -1,4 +1,5 @@
 """Handling a request (SPEC §3): the order of the checks, 401 versus 403, report mode, scopes."""
+
 from datetime import timedelta
 
 import pytest
@@ -21,8 +22,13 @@ def test_allowed_ip_gets_whoami_with_client_ip(user, make_key, api):
     assert response.status_code == 200
     body = response.json()
     assert body["client_ip"] == "203.0.113.9"
-    assert body["key"] == {"id": str(key.pk), "name": key.name, "prefix": key.prefix,
-                           "scopes": ["keys:read", "keys:write", "logs:read"], "allowlist_mode": "enforce"}
+    assert body["key"] == {
+        "id": str(key.pk),
+        "name": key.name,
+        "prefix": key.prefix,
+        "scopes": ["keys:read", "keys:write", "logs:read"],
+        "allowlist_mode": "enforce",
+    }
 
 
 def test_x_api_key_header_is_accepted(user, make_key, api):
@@ -88,13 +94,16 @@ def test_trusted_proxy_without_header_fails_closed(user, make_key, api, settings
     assert error(response)["client_ip"] is None
 
 
-@pytest.mark.parametrize("presented", [
-    pytest.param("not-a-key", id="malformed"),
-    pytest.param("kf_abcdefgh_" + "A" * 38, id="bad-checksum"),
-    pytest.param("", id="empty-bearer"),
-    pytest.param("kf_" + "x" * 5000, id="oversized"),
-    pytest.param("kf_abc\u00e9defg_" + "A" * 38, id="non-ascii"),
-])
+@pytest.mark.parametrize(
+    "presented",
+    [
+        pytest.param("not-a-key", id="malformed"),
+        pytest.param("kf_abcdefgh_" + "A" * 38, id="bad-checksum"),
+        pytest.param("", id="empty-bearer"),
+        pytest.param("kf_" + "x" * 5000, id="oversized"),
+        pytest.param("kf_abc\u00e9defg_" + "A" * 38, id="non-ascii"),
+    ],
+)
 def test_invalid_keys_get_401_invalid_api_key(api, db, presented):
     response = api(presented).get("/api/v1/whoami")
     assert response.status_code == 401
@@ -103,7 +112,7 @@ def test_invalid_keys_get_401_invalid_api_key(api, db, presented):
 
 
 def test_unknown_prefix_and_wrong_secret_give_identical_responses(user, make_key, api):
-    key, secret = make_key(user)
+    key, _secret = make_key(user)
     from apikeys.secrets import generate_key, generate_prefix
 
     wrong_secret = generate_key(key.prefix)

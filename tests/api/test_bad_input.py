@@ -1,4 +1,5 @@
 """Hostile input gets a clear 4xx with its code, never a 500, and the request is still logged."""
+
 import json
 
 import pytest
@@ -17,14 +18,17 @@ def owner(user, make_key, api):
     return key, api(secret)
 
 
-@pytest.mark.parametrize("headers", [
-    pytest.param({"HTTP_AUTHORIZATION": "Bearer " + BIG}, id="10kb-bearer"),
-    pytest.param({"HTTP_X_API_KEY": BIG}, id="10kb-x-api-key"),
-    pytest.param({"HTTP_AUTHORIZATION": "Bearer kf_\x00\x01_junk"}, id="control-characters"),
-    pytest.param({"HTTP_AUTHORIZATION": "Bearer a b c"}, id="several-tokens"),
-    pytest.param({"HTTP_AUTHORIZATION": "Bearer"}, id="bearer-without-token"),
-    pytest.param({"HTTP_X_API_KEY": "kf_abcdefgh_" + "é" * 38}, id="non-ascii"),
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"HTTP_AUTHORIZATION": "Bearer " + BIG}, id="10kb-bearer"),
+        pytest.param({"HTTP_X_API_KEY": BIG}, id="10kb-x-api-key"),
+        pytest.param({"HTTP_AUTHORIZATION": "Bearer kf_\x00\x01_junk"}, id="control-characters"),
+        pytest.param({"HTTP_AUTHORIZATION": "Bearer a b c"}, id="several-tokens"),
+        pytest.param({"HTTP_AUTHORIZATION": "Bearer"}, id="bearer-without-token"),
+        pytest.param({"HTTP_X_API_KEY": "kf_abcdefgh_" + "é" * 38}, id="non-ascii"),
+    ],
+)
 def test_junk_credentials_are_401_and_logged(db, headers):
     response = APIClient(REMOTE_ADDR="192.0.2.7").get("/api/v1/keys", **headers)
     assert response.status_code == 401
@@ -44,23 +48,28 @@ def test_junk_forwarding_headers_never_break_a_request(user, make_key, api, sett
     assert UsageLog.objects.get().client_ip is None
 
 
-@pytest.mark.parametrize("body, field", [
-    pytest.param({"name": BIG}, "name", id="10kb-name"),
-    pytest.param({"name": "x", "description": BIG}, "description", id="10kb-description"),
-    pytest.param({"name": "x", "allowlist": [{"cidr": BIG}]}, "allowlist.0.cidr", id="10kb-cidr"),
-    pytest.param({"name": "x", "allowlist": [{"cidr": "1.2.3.4", "label": BIG}]}, "allowlist.0.label", id="10kb-label"),
-    pytest.param({"name": "x", "scopes": [BIG]}, "scopes.0", id="10kb-scope"),
-    pytest.param({"name": None}, "name", id="null-name"),
-    pytest.param({"name": ["x"]}, "name", id="list-name"),
-    pytest.param({"name": {"a": 1}}, "name", id="object-name"),
-    pytest.param({"name": "x", "allowlist": [{"cidr": None}]}, "allowlist.0.cidr", id="null-cidr"),
-    pytest.param({"name": "x", "allowlist": [{"cidr": True}]}, "allowlist.0.cidr", id="bool-cidr"),
-    pytest.param({"name": "x", "allowlist": [{"cidr": {"ip": "1.2.3.4"}}]}, "allowlist.0.cidr", id="object-cidr"),
-    pytest.param({"name": "x", "expires_at": 12}, "expires_at", id="number-expiry"),
-    pytest.param({"name": "x", "allowlist_mode": ["report"]}, "allowlist_mode", id="list-mode"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        pytest.param({"name": BIG}, "name", id="10kb-name"),
+        pytest.param({"name": "x", "description": BIG}, "description", id="10kb-description"),
+        pytest.param({"name": "x", "allowlist": [{"cidr": BIG}]}, "allowlist.0.cidr", id="10kb-cidr"),
+        pytest.param(
+            {"name": "x", "allowlist": [{"cidr": "1.2.3.4", "label": BIG}]}, "allowlist.0.label", id="10kb-label"
+        ),
+        pytest.param({"name": "x", "scopes": [BIG]}, "scopes.0", id="10kb-scope"),
+        pytest.param({"name": None}, "name", id="null-name"),
+        pytest.param({"name": ["x"]}, "name", id="list-name"),
+        pytest.param({"name": {"a": 1}}, "name", id="object-name"),
+        pytest.param({"name": "x", "allowlist": [{"cidr": None}]}, "allowlist.0.cidr", id="null-cidr"),
+        pytest.param({"name": "x", "allowlist": [{"cidr": True}]}, "allowlist.0.cidr", id="bool-cidr"),
+        pytest.param({"name": "x", "allowlist": [{"cidr": {"ip": "1.2.3.4"}}]}, "allowlist.0.cidr", id="object-cidr"),
+        pytest.param({"name": "x", "expires_at": 12}, "expires_at", id="number-expiry"),
+        pytest.param({"name": "x", "allowlist_mode": ["report"]}, "allowlist_mode", id="list-mode"),
+    ],
+)
 def test_hostile_bodies_are_400_and_store_nothing(owner, body, field):
-    key, client = owner
+    _key, client = owner
     response = client.post("/api/v1/keys", body, format="json")
     assert response.status_code == 400
     assert field in response.json()["error"]["fields"]
@@ -77,10 +86,19 @@ def test_oversized_body_is_refused(owner, settings):
     assert UsageLog.objects.filter(status_code=response.status_code).exists()
 
 
-@pytest.mark.parametrize("query", [
-    "status_code=" + "9" * 5000, "since=" + BIG, "client_ip=" + BIG, "api_key=" + BIG, "cursor=" + BIG,
-    "cursor=not-base64", "page_size=-1", "page_size=abc",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "status_code=" + "9" * 5000,
+        "since=" + BIG,
+        "client_ip=" + BIG,
+        "api_key=" + BIG,
+        "cursor=" + BIG,
+        "cursor=not-base64",
+        "page_size=-1",
+        "page_size=abc",
+    ],
+)
 def test_hostile_query_parameters(owner, query):
     _, client = owner
     response = client.get("/api/v1/usage-logs?" + query)
@@ -102,6 +120,8 @@ def test_a_crashing_view_is_a_500_in_the_envelope_and_is_logged(owner, settings)
     client.raise_request_exception = False
     response = client.get("/api/v1/crash")
     assert response.status_code == 500
-    assert response.json() == {"error": {"code": "SERVER_ERROR", "message": "The server failed to handle this request."}}
+    assert response.json() == {
+        "error": {"code": "SERVER_ERROR", "message": "The server failed to handle this request."}
+    }
     row = UsageLog.objects.get(path="/api/v1/crash")
     assert row.status_code == 500 and row.api_key_id == key.pk and row.error_code == "SERVER_ERROR"

@@ -1,4 +1,5 @@
 """Limits under races, on SQLite and on PostgreSQL: the key's row serialises edits to one key."""
+
 import threading
 
 import pytest
@@ -52,7 +53,9 @@ def test_parallel_adds_through_the_api_give_exactly_one_success(user, make_key, 
     key, secret = make_key(user, allow=[f"198.51.100.{i}" for i in range(19)])
 
     def add(i):
-        return api(secret, ip="198.51.100.1").post(f"/api/v1/keys/{key.pk}/allowlist", {"cidr": f"203.0.113.{i}"}, format="json")
+        return api(secret, ip="198.51.100.1").post(
+            f"/api/v1/keys/{key.pk}/allowlist", {"cidr": f"203.0.113.{i}"}, format="json"
+        )
 
     statuses = sorted(r.status_code for r in run_in_threads(10, add))
     assert statuses == [201] + [400] * 9

@@ -1,4 +1,5 @@
 """Entry input answers the contract's codes on every endpoint: one validation path for a cidr."""
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -17,8 +18,9 @@ def field_codes(response):
     return {path: [e["code"] for e in errors] for path, errors in error["fields"].items()}
 
 
-@pytest.mark.parametrize("value", [None, 5, True, ["203.0.113.5"], {"ip": "203.0.113.5"}],
-                         ids=["null", "number", "bool", "list", "object"])
+@pytest.mark.parametrize(
+    "value", [None, 5, True, ["203.0.113.5"], {"ip": "203.0.113.5"}], ids=["null", "number", "bool", "list", "object"]
+)
 def test_a_cidr_that_is_not_text_is_invalid_ip_everywhere(keyed, value):
     key, entry, client = keyed
     base = f"/api/v1/keys/{key.pk}/allowlist"

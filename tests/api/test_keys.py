@@ -1,7 +1,8 @@
 """The keys and allowlist endpoints (SPEC §6), with their error codes and audit events."""
+
 import pytest
 
-from apikeys.models import AllowlistEntry, ApiKey, AuditEvent
+from apikeys.models import ApiKey, AuditEvent
 from apikeys.secrets import hash_key
 
 pytestmark = pytest.mark.django_db
@@ -9,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def owner_client(user, make_key, api):
-    key, secret = make_key(user, name="admin key")
+    _key, secret = make_key(user, name="admin key")
     return api(secret)
 
 
@@ -21,10 +22,16 @@ def fields(response):
 
 
 def test_create_returns_the_secret_once_and_stores_only_its_hash(owner_client, user):
-    response = owner_client.post("/api/v1/keys", {
-        "name": "Deploy bot", "description": "CI", "scopes": ["keys:read"],
-        "allowlist": [{"cidr": " 203.0.113.5 ", "label": "office"}, {"cidr": "2001:DB8::/48"}],
-    }, format="json")
+    response = owner_client.post(
+        "/api/v1/keys",
+        {
+            "name": "Deploy bot",
+            "description": "CI",
+            "scopes": ["keys:read"],
+            "allowlist": [{"cidr": " 203.0.113.5 ", "label": "office"}, {"cidr": "2001:DB8::/48"}],
+        },
+        format="json",
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["key"].startswith(f"kf_{body['prefix']}_")
@@ -39,13 +46,25 @@ def test_create_returns_the_secret_once_and_stores_only_its_hash(owner_client, u
 
 
 def test_create_reports_every_bad_row_by_its_dotted_path(owner_client):
-    response = owner_client.post("/api/v1/keys", {"name": "x", "allowlist": [
-        {"cidr": "10.0.0.0/8"}, {"cidr": "203.0.113.5/24"}, {"cidr": 42}, {"cidr": "1.2.3.4", "label": "x" * 101},
-        {"cidr": "1.2.3.4/32"},
-    ]}, format="json")
+    response = owner_client.post(
+        "/api/v1/keys",
+        {
+            "name": "x",
+            "allowlist": [
+                {"cidr": "10.0.0.0/8"},
+                {"cidr": "203.0.113.5/24"},
+                {"cidr": 42},
+                {"cidr": "1.2.3.4", "label": "x" * 101},
+                {"cidr": "1.2.3.4/32"},
+            ],
+        },
+        format="json",
+    )
     assert fields(response) == {
-        "allowlist.0.cidr": ["PREFIX_TOO_BROAD"], "allowlist.1.cidr": ["HOST_BITS_SET"],
-        "allowlist.2.cidr": ["INVALID_IP"], "allowlist.3.label": ["LABEL_TOO_LONG"],
+        "allowlist.0.cidr": ["PREFIX_TOO_BROAD"],
+        "allowlist.1.cidr": ["HOST_BITS_SET"],
+        "allowlist.2.cidr": ["INVALID_IP"],
+        "allowlist.3.label": ["LABEL_TOO_LONG"],
         "allowlist.4.cidr": ["DUPLICATE_ENTRY"],
     }
     assert "203.0.113.0/24" in response.json()["error"]["fields"]["allowlist.1.cidr"][0]["message"]
@@ -55,34 +74,48 @@ def test_create_reports_every_bad_row_by_its_dotted_path(owner_client):
 def test_create_refuses_21_entries(owner_client):
     entries = [{"cidr": f"198.51.100.{i}"} for i in range(21)]
     assert fields(owner_client.post("/api/v1/keys", {"name": "x", "allowlist": entries}, format="json")) == {
-        "allowlist": ["TOO_MANY_ENTRIES"]}
+        "allowlist": ["TOO_MANY_ENTRIES"]
+    }
 
 
-@pytest.mark.parametrize("body, expected", [
-    pytest.param({}, {"name": ["REQUIRED"]}, id="missing-name"),
-    pytest.param({"name": ""}, {"name": ["BLANK"]}, id="blank-name"),
-    pytest.param({"name": "x" * 101}, {"name": ["MAX_LENGTH"]}, id="name-101"),
-    pytest.param({"name": 5}, {"name": ["INVALID"]}, id="name-not-string"),
-    pytest.param({"name": "x", "description": "d" * 501}, {"description": ["MAX_LENGTH"]}, id="description-501"),
-    pytest.param({"name": "x", "scopes": ["admin:everything"]}, {"scopes": ["INVALID_SCOPE"]}, id="unknown-scope"),
-    pytest.param({"name": "x", "scopes": "keys:read"}, {"scopes": ["NOT_A_LIST"]}, id="scopes-not-list"),
-    pytest.param({"name": "x", "allowlist_mode": "off"}, {"allowlist_mode": ["INVALID_CHOICE"]}, id="bad-mode"),
-    pytest.param({"name": "x", "allowlist": "1.2.3.4"}, {"allowlist": ["INVALID_ENTRIES"]}, id="allowlist-not-list"),
-    pytest.param({"name": "x", "allowlist": ["1.2.3.4"]}, {"allowlist.0": ["INVALID_ENTRY"]}, id="entry-not-object"),
-    pytest.param({"name": "x", "allowlist": [{"cidr": "1.2.3.4", "note": "x"}]}, {"allowlist.0": ["INVALID_ENTRY"]},
-                 id="entry-unknown-field"),
-    pytest.param({"name": "x", "owner": 2}, {"owner": ["UNKNOWN_FIELD"]}, id="unknown-field"),
-    pytest.param({"name": "x", "expires_at": "tomorrow"}, {"expires_at": ["INVALID"]}, id="bad-expiry"),
-])
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        pytest.param({}, {"name": ["REQUIRED"]}, id="missing-name"),
+        pytest.param({"name": ""}, {"name": ["BLANK"]}, id="blank-name"),
+        pytest.param({"name": "x" * 101}, {"name": ["MAX_LENGTH"]}, id="name-101"),
+        pytest.param({"name": 5}, {"name": ["INVALID"]}, id="name-not-string"),
+        pytest.param({"name": "x", "description": "d" * 501}, {"description": ["MAX_LENGTH"]}, id="description-501"),
+        pytest.param({"name": "x", "scopes": ["admin:everything"]}, {"scopes": ["INVALID_SCOPE"]}, id="unknown-scope"),
+        pytest.param({"name": "x", "scopes": "keys:read"}, {"scopes": ["NOT_A_LIST"]}, id="scopes-not-list"),
+        pytest.param({"name": "x", "allowlist_mode": "off"}, {"allowlist_mode": ["INVALID_CHOICE"]}, id="bad-mode"),
+        pytest.param(
+            {"name": "x", "allowlist": "1.2.3.4"}, {"allowlist": ["INVALID_ENTRIES"]}, id="allowlist-not-list"
+        ),
+        pytest.param(
+            {"name": "x", "allowlist": ["1.2.3.4"]}, {"allowlist.0": ["INVALID_ENTRY"]}, id="entry-not-object"
+        ),
+        pytest.param(
+            {"name": "x", "allowlist": [{"cidr": "1.2.3.4", "note": "x"}]},
+            {"allowlist.0": ["INVALID_ENTRY"]},
+            id="entry-unknown-field",
+        ),
+        pytest.param({"name": "x", "owner": 2}, {"owner": ["UNKNOWN_FIELD"]}, id="unknown-field"),
+        pytest.param({"name": "x", "expires_at": "tomorrow"}, {"expires_at": ["INVALID"]}, id="bad-expiry"),
+    ],
+)
 def test_create_validation_codes(owner_client, body, expected):
     assert fields(owner_client.post("/api/v1/keys", body, format="json")) == expected
 
 
-@pytest.mark.parametrize("raw, code", [
-    pytest.param(b"{not json", "MALFORMED_REQUEST", id="malformed-json"),
-    pytest.param(b"[1, 2]", "VALIDATION_ERROR", id="array-body"),
-    pytest.param(b'"text"', "VALIDATION_ERROR", id="string-body"),
-])
+@pytest.mark.parametrize(
+    "raw, code",
+    [
+        pytest.param(b"{not json", "MALFORMED_REQUEST", id="malformed-json"),
+        pytest.param(b"[1, 2]", "VALIDATION_ERROR", id="array-body"),
+        pytest.param(b'"text"', "VALIDATION_ERROR", id="string-body"),
+    ],
+)
 def test_body_that_is_not_an_object_is_a_400(owner_client, raw, code):
     response = owner_client.generic("POST", "/api/v1/keys", raw, content_type="application/json")
     assert response.status_code == 400
@@ -105,7 +138,9 @@ def test_list_get_patch_and_revoke(owner_client, user, make_key):
     key, _ = make_key(user, name="old name")
     listed = owner_client.get("/api/v1/keys/").json()
     assert {k["name"] for k in listed} == {"admin key", "old name"}
-    response = owner_client.patch(f"/api/v1/keys/{key.pk}", {"name": "new name", "allowlist_mode": "report"}, format="json")
+    response = owner_client.patch(
+        f"/api/v1/keys/{key.pk}", {"name": "new name", "allowlist_mode": "report"}, format="json"
+    )
     assert response.status_code == 200
     assert response.json()["name"] == "new name" and response.json()["allowlist_mode"] == "report"
     assert owner_client.delete(f"/api/v1/keys/{key.pk}").status_code == 204
@@ -118,7 +153,8 @@ def test_list_get_patch_and_revoke(owner_client, user, make_key):
 def test_patch_rejects_fields_it_cannot_change(owner_client, user, make_key):
     key, _ = make_key(user)
     assert fields(owner_client.patch(f"/api/v1/keys/{key.pk}", {"prefix": "aaaaaaaa"}, format="json")) == {
-        "prefix": ["UNKNOWN_FIELD"]}
+        "prefix": ["UNKNOWN_FIELD"]
+    }
 
 
 def test_roll_returns_a_new_secret(owner_client, user, make_key, api):
@@ -152,8 +188,11 @@ def test_allowlist_get_put_post_patch_delete(owner_client, user, make_key):
     assert got["mode"] == "enforce"
     assert [(e["cidr"], e["last_matched_at"]) for e in got["entries"]] == [("203.0.113.5/32", None)]
 
-    put = owner_client.put(url, {"entries": [{"cidr": "198.51.100.0/24", "label": "office"}, {"cidr": "198.51.100.7"}],
-                                 "mode": "report"}, format="json")
+    put = owner_client.put(
+        url,
+        {"entries": [{"cidr": "198.51.100.0/24", "label": "office"}, {"cidr": "198.51.100.7"}], "mode": "report"},
+        format="json",
+    )
     assert put.status_code == 200
     assert put.json()["mode"] == "report"
     assert [e["cidr"] for e in put.json()["entries"]] == ["198.51.100.0/24", "198.51.100.7/32"]
@@ -167,14 +206,21 @@ def test_allowlist_get_put_post_patch_delete(owner_client, user, make_key):
     assert owner_client.delete(entry_url).status_code == 204
     assert owner_client.get(url).json()["entries"][-1]["cidr"] == "198.51.100.7/32"
     actions = set(AuditEvent.objects.filter(api_key=key).values_list("action", flat=True))
-    assert {"allowlist.replaced", "allowlist.entry_added", "allowlist.entry_updated",
-            "allowlist.entry_removed"} <= actions
+    assert {
+        "allowlist.replaced",
+        "allowlist.entry_added",
+        "allowlist.entry_updated",
+        "allowlist.entry_removed",
+    } <= actions
 
 
 def test_put_is_all_or_nothing(owner_client, user, make_key):
     key, _ = make_key(user, allow=["203.0.113.5"])
-    response = owner_client.put(f"/api/v1/keys/{key.pk}/allowlist",
-                                {"entries": [{"cidr": "198.51.100.0/24"}, {"cidr": "10.0.0.0/8"}]}, format="json")
+    response = owner_client.put(
+        f"/api/v1/keys/{key.pk}/allowlist",
+        {"entries": [{"cidr": "198.51.100.0/24"}, {"cidr": "10.0.0.0/8"}]},
+        format="json",
+    )
     assert fields(response) == {"entries.1.cidr": ["PREFIX_TOO_BROAD"]}
     assert list(key.entries.values_list("cidr", flat=True)) == ["203.0.113.5/32"]
 
@@ -185,7 +231,9 @@ def test_post_entry_codes(owner_client, user, make_key):
     assert fields(owner_client.post(url, {"cidr": "203.0.113.1"}, format="json")) == {"cidr": ["TOO_MANY_ENTRIES"]}
     assert fields(owner_client.post(url, {"cidr": "198.51.100.3"}, format="json")) == {"cidr": ["DUPLICATE_ENTRY"]}
     assert fields(owner_client.post(url, {"cidr": ["1.2.3.4"]}, format="json")) == {"cidr": ["INVALID_IP"]}
-    assert fields(owner_client.post(url, {"cidr": "1.2.3.4", "label": 7}, format="json")) == {"label": ["INVALID_LABEL"]}
+    assert fields(owner_client.post(url, {"cidr": "1.2.3.4", "label": 7}, format="json")) == {
+        "label": ["INVALID_LABEL"]
+    }
     assert key.entries.count() == 20
 
 

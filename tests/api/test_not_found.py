@@ -1,4 +1,5 @@
 """An unknown path under /api/ answers the JSON envelope, with DEBUG on or off."""
+
 import pytest
 from django.test import override_settings
 

@@ -1,4 +1,5 @@
 """The OpenAPI schema at /api/v1/schema describes the API as it behaves: types, enums, auth, errors."""
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,12 @@ def schema(api: Any) -> dict[str, Any]:
 
 def operations(schema: dict[str, Any]) -> dict[str, tuple[str, str, dict[str, Any]]]:
     """``{operationId: (path, method, operation)}``."""
-    return {op["operationId"]: (path, method, op)
-            for path, item in schema["paths"].items() for method, op in item.items() if method in METHODS}
+    return {
+        op["operationId"]: (path, method, op)
+        for path, item in schema["paths"].items()
+        for method, op in item.items()
+        if method in METHODS
+    }
 
 
 def resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
@@ -55,10 +60,15 @@ def request_schema(schema: dict[str, Any], operation: dict[str, Any]) -> dict[st
 # Authentication
 # ---------------------------------------------------------------------------------------------
 
+
 def test_both_key_headers_are_security_schemes(schema):
     schemes = schema["components"]["securitySchemes"]
-    assert schemes["apiKeyHeader"] == {"type": "apiKey", "in": "header", "name": "X-API-Key",
-                                       "description": schemes["apiKeyHeader"]["description"]}
+    assert schemes["apiKeyHeader"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": schemes["apiKeyHeader"]["description"],
+    }
     assert schemes["bearerAuth"]["type"] == "http" and schemes["bearerAuth"]["scheme"] == "bearer"
     for operation_id, (_, _, operation) in operations(schema).items():
         # Alternatives, not both at once.
@@ -96,8 +106,15 @@ ERRORS = {
     "usage_logs_list": {400, 403, 404, 406},
     "usage_logs_export": {400, 403},
 }
-CHANGES = {"keys_update", "keys_revoke", "keys_roll", "allowlist_replace", "allowlist_add",
-           "allowlist_entry_update", "allowlist_entry_remove"}
+CHANGES = {
+    "keys_update",
+    "keys_revoke",
+    "keys_roll",
+    "allowlist_replace",
+    "allowlist_add",
+    "allowlist_entry_update",
+    "allowlist_entry_remove",
+}
 
 
 def test_every_operation_is_listed_here(schema):
@@ -140,9 +157,11 @@ def test_error_component_matches_the_envelope(schema, api):
 # Request bodies
 # ---------------------------------------------------------------------------------------------
 
+
 def test_request_bodies_refuse_unknown_fields(schema):
-    bodies = [(op_id, request_schema(schema, op)) for op_id, (_, _, op) in operations(schema).items()
-              if "requestBody" in op]
+    bodies = [
+        (op_id, request_schema(schema, op)) for op_id, (_, _, op) in operations(schema).items() if "requestBody" in op
+    ]
     assert len(bodies) == 6
     for operation_id, body in bodies:
         assert body["additionalProperties"] is False, operation_id
@@ -151,10 +170,15 @@ def test_request_bodies_refuse_unknown_fields(schema):
         assert resolve(schema, entries["items"])["additionalProperties"] is False
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    pytest.param("post", "/api/v1/keys", {"name": "x", "colour": "red"}, id="keys_create"),
-    pytest.param("post", "/api/v1/keys/{key}/allowlist", {"cidr": "203.0.113.5", "colour": "red"}, id="allowlist_add"),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        pytest.param("post", "/api/v1/keys", {"name": "x", "colour": "red"}, id="keys_create"),
+        pytest.param(
+            "post", "/api/v1/keys/{key}/allowlist", {"cidr": "203.0.113.5", "colour": "red"}, id="allowlist_add"
+        ),
+    ],
+)
 def test_unknown_fields_are_refused_as_documented(user, make_key, api, method, path, body):
     key, secret = make_key(user)
     response = getattr(api(secret), method)(path.format(key=key.pk), body, format="json")
@@ -178,14 +202,17 @@ def test_scopes_enum_includes_the_host_projects_scopes(api):
     assert "orders:read" in items["enum"]
 
 
-@pytest.mark.parametrize(("name", "field", "values"), [
-    ("Allowlist", "mode", {"enforce", "report"}),
-    ("AllowlistReplaceRequest", "mode", {"enforce", "report"}),
-    ("ApiKey", "allowlist_mode", {"enforce", "report"}),
-    ("ApiKey", "status", {"active", "revoked", "expired"}),
-    ("WhoamiKey", "allowlist_mode", {"enforce", "report"}),
-    ("UsageLog", "decision", {"unrestricted", "allowed", "blocked", "would_block", "none"}),
-])
+@pytest.mark.parametrize(
+    ("name", "field", "values"),
+    [
+        ("Allowlist", "mode", {"enforce", "report"}),
+        ("AllowlistReplaceRequest", "mode", {"enforce", "report"}),
+        ("ApiKey", "allowlist_mode", {"enforce", "report"}),
+        ("ApiKey", "status", {"active", "revoked", "expired"}),
+        ("WhoamiKey", "allowlist_mode", {"enforce", "report"}),
+        ("UsageLog", "decision", {"unrestricted", "allowed", "blocked", "would_block", "none"}),
+    ],
+)
 def test_enums(schema, name, field, values):
     assert set(resolve(schema, component(schema, name)["properties"][field])["enum"]) == values
 
@@ -218,6 +245,7 @@ def test_the_create_example_creates_a_key(schema, user, make_key, api):
 # ---------------------------------------------------------------------------------------------
 # Summaries, descriptions and scopes
 # ---------------------------------------------------------------------------------------------
+
 
 def test_each_operation_says_what_it_does(schema):
     ops = operations(schema)
@@ -255,13 +283,31 @@ def test_each_operation_names_the_scope_it_enforces(schema, scopeless):
 # Validity
 # ---------------------------------------------------------------------------------------------
 
+
 def test_the_schema_validates_without_warnings(tmp_path):
-    env = {**os.environ, "DEBUG": "1", "SECRET_KEY": "x", "ALLOWED_HOSTS": "x", "ENV_FILE": "",
-           "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env = {
+        **os.environ,
+        "DEBUG": "1",
+        "SECRET_KEY": "x",
+        "ALLOWED_HOSTS": "x",
+        "ENV_FILE": "",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
     result = subprocess.run(
-        [sys.executable, "manage.py", "spectacular", "--validate", "--fail-on-warn",
-         "--file", str(tmp_path / "schema.yaml")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "manage.py",
+            "spectacular",
+            "--validate",
+            "--fail-on-warn",
+            "--file",
+            str(tmp_path / "schema.yaml"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert "Warning" not in result.stderr and "Error" not in result.stderr

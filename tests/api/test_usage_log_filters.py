@@ -1,4 +1,5 @@
 """Usage-log filters and the CSV export, as the schema declares them and as the API answers."""
+
 from __future__ import annotations
 
 import csv
@@ -21,8 +22,12 @@ def schema(api: Any) -> dict[str, Any]:
 
 
 def operation(schema: dict[str, Any], operation_id: str) -> dict[str, Any]:
-    return next(op for item in schema["paths"].values() for op in item.values()
-                if isinstance(op, dict) and op.get("operationId") == operation_id)
+    return next(
+        op
+        for item in schema["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict) and op.get("operationId") == operation_id
+    )
 
 
 def parameter(operation: dict[str, Any], name: str) -> dict[str, Any]:
@@ -32,6 +37,7 @@ def parameter(operation: dict[str, Any], name: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 # Filters of the usage logs
 # ---------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def logs_client(user: Any, make_key: Any, api: Any) -> Any:
@@ -53,9 +59,13 @@ def test_status_code_filter_is_a_string_that_takes_a_class(schema, operation_id)
     assert not any(pattern.search(value) for value in ("4yy", "999", "40", "4045", "x4xx"))
 
 
-@pytest.mark.parametrize(("query", "count"), [
-    pytest.param("status_code=4xx", 2, id="class"), pytest.param("status_code=403", 1, id="exact"),
-])
+@pytest.mark.parametrize(
+    ("query", "count"),
+    [
+        pytest.param("status_code=4xx", 2, id="class"),
+        pytest.param("status_code=403", 1, id="exact"),
+    ],
+)
 def test_status_code_filter_answers_what_the_schema_allows(logs_client, query, count):
     response = logs_client.get(f"/api/v1/usage-logs?{query}")
     assert response.status_code == 200
@@ -68,10 +78,17 @@ def test_blocked_filter_is_a_boolean(schema, operation_id):
     assert param["schema"]["type"] == "boolean"
 
 
-@pytest.mark.parametrize(("value", "count"), [
-    pytest.param("true", 1, id="true"), pytest.param("1", 1, id="one"), pytest.param("True", 1, id="True"),
-    pytest.param("false", 3, id="false"), pytest.param("0", 3, id="zero-is-no-filter"), pytest.param("", 3, id="empty"),
-])
+@pytest.mark.parametrize(
+    ("value", "count"),
+    [
+        pytest.param("true", 1, id="true"),
+        pytest.param("1", 1, id="one"),
+        pytest.param("True", 1, id="True"),
+        pytest.param("false", 3, id="false"),
+        pytest.param("0", 3, id="zero-is-no-filter"),
+        pytest.param("", 3, id="empty"),
+    ],
+)
 def test_blocked_filter_true_is_blocked_only_and_false_is_no_filter(logs_client, value, count):
     response = logs_client.get("/api/v1/usage-logs", {"blocked": value})
     assert response.status_code == 200
@@ -100,12 +117,18 @@ def test_filter_enums(schema):
     listing = operation(schema, "usage_logs_list")
     assert set(parameter(listing, "method")["schema"]["enum"]) >= {"GET", "POST", "PUT", "PATCH", "DELETE"}
     assert set(parameter(listing, "decision")["schema"]["enum"]) == {
-        "unrestricted", "allowed", "blocked", "would_block", "none"}
+        "unrestricted",
+        "allowed",
+        "blocked",
+        "would_block",
+        "none",
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # The export
 # ---------------------------------------------------------------------------------------------
+
 
 def test_export_offers_no_format_parameter_and_answers_csv(schema):
     export = operation(schema, "usage_logs_export")
@@ -114,10 +137,13 @@ def test_export_offers_no_format_parameter_and_answers_csv(schema):
     assert list(export["responses"]["401"]["content"]) == ["application/json"]
 
 
-@pytest.mark.parametrize("extra", [
-    pytest.param({"format": "json"}, id="format-json"),
-    pytest.param({"HTTP_ACCEPT": "application/json"}, id="accept-json"),
-])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        pytest.param({"format": "json"}, id="format-json"),
+        pytest.param({"HTTP_ACCEPT": "application/json"}, id="accept-json"),
+    ],
+)
 def test_export_is_csv_whatever_is_asked(logs_client, extra):
     query = {"format": extra["format"]} if "format" in extra else {}
     headers = {k: v for k, v in extra.items() if k.startswith("HTTP_")}

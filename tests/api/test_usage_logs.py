@@ -1,4 +1,5 @@
 """Usage logs through the API: what is recorded, the filters, cursor pagination and the CSV."""
+
 import csv
 import io
 import re
@@ -8,8 +9,9 @@ import pytest
 from usagelogs.models import UsageLog
 
 pytestmark = pytest.mark.django_db
-HEADER = ("timestamp,key_name,key_prefix,method,path,status_code,client_ip,decision,error_code,"
-          "response_time_ms,user_agent")
+HEADER = (
+    "timestamp,key_name,key_prefix,method,path,status_code,client_ip,decision,error_code,response_time_ms,user_agent"
+)
 
 
 @pytest.fixture
@@ -49,20 +51,23 @@ def test_the_schema_and_docs_are_not_recorded(api, db):
     assert UsageLog.objects.count() == 0
 
 
-@pytest.mark.parametrize("query, expected", [
-    pytest.param("", 4, id="all"),
-    pytest.param("method=POST", 1, id="method"),
-    pytest.param("status_code=403", 1, id="status-exact"),
-    pytest.param("status_code=4xx", 3, id="status-class"),
-    pytest.param("decision=blocked", 1, id="decision"),
-    pytest.param("blocked=true", 1, id="blocked-only"),
-    pytest.param("client_ip=198.51.100.9", 1, id="ip-exact"),
-    pytest.param("client_ip=203.0.113.0/24", 3, id="ip-cidr"),
-    pytest.param("client_ip=203.0.113.0/25", 3, id="ip-cidr-ignores-breadth-rules"),
-    pytest.param("client_ip=2001:db8::/32", 0, id="ip-v6-cidr"),
-    pytest.param("since=2000-01-01T00:00:00Z", 4, id="since"),
-    pytest.param("until=2000-01-01T00:00:00Z", 0, id="until"),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        pytest.param("", 4, id="all"),
+        pytest.param("method=POST", 1, id="method"),
+        pytest.param("status_code=403", 1, id="status-exact"),
+        pytest.param("status_code=4xx", 3, id="status-class"),
+        pytest.param("decision=blocked", 1, id="decision"),
+        pytest.param("blocked=true", 1, id="blocked-only"),
+        pytest.param("client_ip=198.51.100.9", 1, id="ip-exact"),
+        pytest.param("client_ip=203.0.113.0/24", 3, id="ip-cidr"),
+        pytest.param("client_ip=203.0.113.0/25", 3, id="ip-cidr-ignores-breadth-rules"),
+        pytest.param("client_ip=2001:db8::/32", 0, id="ip-v6-cidr"),
+        pytest.param("since=2000-01-01T00:00:00Z", 4, id="since"),
+        pytest.param("until=2000-01-01T00:00:00Z", 0, id="until"),
+    ],
+)
 def test_filters(traffic, query, expected):
     _, client = traffic
     # A listing is logged after it answers, so it never counts in its own result.
@@ -71,11 +76,18 @@ def test_filters(traffic, query, expected):
     assert len(response.json()["results"]) == expected
 
 
-@pytest.mark.parametrize("query, field", [
-    ("status_code=4yy", "status_code"), ("status_code=999", "status_code"), ("method=TRACE", "method"),
-    ("decision=maybe", "decision"), ("client_ip=10.0.0.300", "client_ip"), ("since=yesterday", "since"),
-    ("api_key=not-a-key", "api_key"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("status_code=4yy", "status_code"),
+        ("status_code=999", "status_code"),
+        ("method=TRACE", "method"),
+        ("decision=maybe", "decision"),
+        ("client_ip=10.0.0.300", "client_ip"),
+        ("since=yesterday", "since"),
+        ("api_key=not-a-key", "api_key"),
+    ],
+)
 def test_bad_filters_are_400_with_their_field(traffic, query, field):
     _, client = traffic
     response = client.get(f"/api/v1/usage-logs?{query}")
@@ -84,7 +96,7 @@ def test_bad_filters_are_400_with_their_field(traffic, query, field):
 
 
 def test_filter_by_key(traffic, user, make_key, api):
-    key, client = traffic
+    _key, client = traffic
     other, secret = make_key(user, name="second")
     api(secret).get("/api/v1/whoami")
     results = client.get(f"/api/v1/usage-logs?api_key={other.pk}").json()["results"]
@@ -120,11 +132,18 @@ def test_csv_export_header_filename_and_filter(traffic):
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r["timestamp"]) for r in rows)
 
 
-@pytest.mark.parametrize("agent, written", [
-    ("=HYPERLINK(\"http://evil\")", "'=HYPERLINK(\"http://evil\")"),
-    ("+1+1", "'+1+1"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"), ("\tTAB", "'\tTAB"), ("\rCR", "'\rCR"),
-    ("curl/8", "curl/8"),
-])
+@pytest.mark.parametrize(
+    "agent, written",
+    [
+        ('=HYPERLINK("http://evil")', '\'=HYPERLINK("http://evil")'),
+        ("+1+1", "'+1+1"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tTAB", "'\tTAB"),
+        ("\rCR", "'\rCR"),
+        ("curl/8", "curl/8"),
+    ],
+)
 def test_csv_cells_are_neutralised(user, make_key, api, agent, written):
     _, secret = make_key(user)
     client = api(secret)
@@ -139,7 +158,9 @@ def test_bad_export_filter_is_400(traffic):
     assert client.get("/api/v1/usage-logs/export?status_code=abc").status_code == 400
 
 
-@pytest.mark.parametrize("moment", ["6701-02-09T13:22:28-23:28", "2026-11-28T10:00:00+14:00", "0001-01-01T00:00:00+01:00"])
+@pytest.mark.parametrize(
+    "moment", ["6701-02-09T13:22:28-23:28", "2026-11-28T10:00:00+14:00", "0001-01-01T00:00:00+01:00"]
+)
 def test_any_offset_python_accepts_is_a_valid_filter(traffic, moment):
     _, client = traffic
     from urllib.parse import quote

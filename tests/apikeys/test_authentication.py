@@ -1,4 +1,5 @@
 """The key's owner as ``request.user``: what a host project's view reads costs no extra query."""
+
 import pickle
 
 import pytest
@@ -22,8 +23,15 @@ class HostView(APIView):
 
     def get(self, request):
         user = request.user
-        return Response({"authenticated": user.is_authenticated, "active": user.is_active,
-                         "anonymous": user.is_anonymous, "pk": user.pk, "id": user.id})
+        return Response(
+            {
+                "authenticated": user.is_authenticated,
+                "active": user.is_active,
+                "anonymous": user.is_anonymous,
+                "pk": user.pk,
+                "id": user.id,
+            }
+        )
 
 
 class ThrottledHostView(HostView):
@@ -35,8 +43,15 @@ class ThrottledHostView(HostView):
 class UsernameView(HostView):
     def get(self, request):
         user = request.user
-        return Response({"username": user.username, "again": user.username, "staff": user.is_staff,
-                         "is_user": isinstance(user, get_user_model()), "pk": user.pk})
+        return Response(
+            {
+                "username": user.username,
+                "again": user.username,
+                "staff": user.is_staff,
+                "is_user": isinstance(user, get_user_model()),
+                "pk": user.pk,
+            }
+        )
 
 
 # Outside the API prefix, so that the usage log (one INSERT per request in the test settings)
@@ -49,9 +64,9 @@ urlpatterns = [
 
 
 @pytest.mark.parametrize("route", ["whoami", "throttled"])
-def test_is_authenticated_view_costs_one_query_per_request(cache_mode, user, make_key, api,
-                                                           django_assert_max_num_queries, route,
-                                                           django_assert_num_queries):
+def test_is_authenticated_view_costs_one_query_per_request(
+    cache_mode, user, make_key, api, django_assert_max_num_queries, route, django_assert_num_queries
+):
     _, secret = make_key(user, allow=["203.0.113.0/24"])
     client = api(secret, ip="203.0.113.9")
     assert client.get(f"/host/{route}").status_code == 200  # compiles the allowlist, notes last use
@@ -63,8 +78,13 @@ def test_is_authenticated_view_costs_one_query_per_request(cache_mode, user, mak
             with django_assert_num_queries(1):
                 response = client.get(f"/host/{route}")
         assert response.status_code == 200
-        assert response.json() == {"authenticated": True, "active": True, "anonymous": False,
-                                   "pk": user.pk, "id": user.pk}
+        assert response.json() == {
+            "authenticated": True,
+            "active": True,
+            "anonymous": False,
+            "pk": user.pk,
+            "id": user.pk,
+        }
 
 
 def test_is_authenticated_view_still_refuses_a_request_without_a_key(api):
@@ -80,8 +100,7 @@ def test_reading_another_attribute_loads_the_owner_once(user, make_key, api, dja
     assert client.get("/host/username").status_code == 200
     with django_assert_num_queries(2):  # the key's row, then the owner's, once
         response = client.get("/host/username")
-    assert response.json() == {"username": "alice", "again": "alice", "staff": False, "is_user": True,
-                               "pk": user.pk}
+    assert response.json() == {"username": "alice", "again": "alice", "staff": False, "is_user": True, "pk": user.pk}
 
 
 def test_owner_answers_identity_questions_without_a_query(user, django_assert_num_queries):

@@ -1,4 +1,5 @@
 """Finding the client IP behind trusted proxies, failing closed on anything odd (SPEC §4)."""
+
 import pytest
 from django.test import RequestFactory
 from rest_framework.request import Request
@@ -24,10 +25,20 @@ CASES = [
     ("10.0.0.1", "203.0.113.9, 10.0.0.3, 10.0.0.2", PROXIES, "203.0.113.9", "several trusted hops skipped"),
     ("10.0.0.1", "203.0.113.9, 2001:db8:ffff::5", PROXIES, "203.0.113.9", "trusted ipv6 hop skipped"),
     ("2001:db8:ffff::1", "203.0.113.9", PROXIES, "203.0.113.9", "trusted ipv6 peer"),
-    ("10.0.0.1", "1.1.1.1, 203.0.113.9", PROXIES, "203.0.113.9",
-     "spoofed leftmost never read: rightmost untrusted hop wins"),
-    ("10.0.0.1", "1.1.1.1, 203.0.113.9, 10.0.0.2", PROXIES, "203.0.113.9",
-     "spoofed leftmost behind a trusted hop still never read"),
+    (
+        "10.0.0.1",
+        "1.1.1.1, 203.0.113.9",
+        PROXIES,
+        "203.0.113.9",
+        "spoofed leftmost never read: rightmost untrusted hop wins",
+    ),
+    (
+        "10.0.0.1",
+        "1.1.1.1, 203.0.113.9, 10.0.0.2",
+        PROXIES,
+        "203.0.113.9",
+        "spoofed leftmost behind a trusted hop still never read",
+    ),
     ("10.0.0.1", "10.0.0.3, 10.0.0.2", PROXIES, "10.0.0.3", "all hops trusted: leftmost is the client"),
     ("10.0.0.1", "10.0.0.2", PROXIES, "10.0.0.2", "single trusted hop is the client"),
     ("10.0.0.1", "1.1.1.1,203.0.113.9", PROXIES, "203.0.113.9", "no space after comma"),
@@ -157,8 +168,7 @@ def test_other_headers_are_ignored_behind_a_trusted_proxy(settings):
 def test_custom_client_ip_header_is_honoured(settings):
     settings.KEYFENCE_TRUSTED_PROXIES = PROXIES
     settings.KEYFENCE_CLIENT_IP_HEADER = "CF-Connecting-IP"
-    meta = {"REMOTE_ADDR": "10.0.0.1", "HTTP_CF_CONNECTING_IP": "203.0.113.3",
-            "HTTP_X_FORWARDED_FOR": "198.51.100.99"}
+    meta = {"REMOTE_ADDR": "10.0.0.1", "HTTP_CF_CONNECTING_IP": "203.0.113.3", "HTTP_X_FORWARDED_FOR": "198.51.100.99"}
     assert text_of(client_ip_from_meta(meta)) == "203.0.113.3"
 
 

@@ -1,4 +1,5 @@
 """The typed settings objects: defaults, host overrides, and one reload when a setting changes."""
+
 from __future__ import annotations
 
 from django.test import override_settings

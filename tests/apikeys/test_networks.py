@@ -1,4 +1,5 @@
 """Parsing, normalizing and validating allowlist entries; compiling and matching (SPEC §2)."""
+
 import ipaddress
 
 import pytest
@@ -190,6 +191,7 @@ def test_host_bits_set_suggests_the_network(value, suggestion):
 
 # --- settings overrides --------------------------------------------------------------------
 
+
 def test_min_prefix_v4_override_narrows_the_limit(settings):
     settings.KEYFENCE_MIN_PREFIX_V4 = 16
     assert rejection_code(normalize_cidr, "10.0.0.0/15") == PREFIX_TOO_BROAD
@@ -217,6 +219,7 @@ def test_max_allowlist_entries_override_takes_effect(settings):
 
 # --- labels --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("value", "label"),
     [(None, ""), ("", ""), ("  Office VPN  ", "Office VPN"), ("x" * 100, "x" * 100)],
@@ -237,12 +240,15 @@ def test_validate_label_rejects(value, code):
 
 # --- whole allowlists ----------------------------------------------------------------------
 
+
 def test_validate_allowlist_normalizes_every_row():
-    entries = validate_allowlist([
-        {"cidr": " 203.0.113.5 ", "label": " Office "},
-        {"cidr": "2001:DB8::/48"},
-        {"cidr": "::ffff:198.51.100.0/120", "label": None},
-    ])
+    entries = validate_allowlist(
+        [
+            {"cidr": " 203.0.113.5 ", "label": " Office "},
+            {"cidr": "2001:DB8::/48"},
+            {"cidr": "::ffff:198.51.100.0/120", "label": None},
+        ]
+    )
     assert entries == [
         EntryInput("203.0.113.5/32", "Office"),
         EntryInput("2001:db8::/48", ""),
@@ -281,12 +287,14 @@ def test_validate_allowlist_rejects_duplicates_after_normalization(first, second
 
 
 def test_validate_allowlist_keys_errors_by_row_and_field():
-    error = allowlist_error([
-        {"cidr": "203.0.113.5"},
-        {"cidr": "198.51.100.0/24", "label": "x" * 101},
-        {"cidr": "010.0.0.1"},
-        {"cidr": "203.0.113.5/24"},
-    ])
+    error = allowlist_error(
+        [
+            {"cidr": "203.0.113.5"},
+            {"cidr": "198.51.100.0/24", "label": "x" * 101},
+            {"cidr": "010.0.0.1"},
+            {"cidr": "203.0.113.5/24"},
+        ]
+    )
     assert row_codes(error) == {
         "1.label": [LABEL_TOO_LONG],
         "2.cidr": [INVALID_IP],
@@ -333,6 +341,7 @@ def test_validate_allowlist_rejects_a_value_that_is_not_a_list(items):
 
 # --- overlaps ------------------------------------------------------------------------------
 
+
 def test_find_overlaps_flags_an_entry_inside_another():
     warnings = find_overlaps(["10.0.0.0/16", "10.0.1.0/24"])
     assert [(w["code"], w["cidr"], w["within"]) for w in warnings] == [("ENTRY_OVERLAPS", "10.0.1.0/24", "10.0.0.0/16")]
@@ -364,6 +373,7 @@ def test_find_overlaps_is_quiet_without_nesting(cidrs):
 
 # --- client addresses and sortable keys ----------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -381,10 +391,30 @@ def test_parse_client_address(text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    ["", "unknown", "010.0.0.1", "127.1", "1.2.3.4:80", "[2001:db8::1]", "203.0.113.0/24", "1.2.3.4%eth0",
-     "fe80::1%", "1.2.3.4, 5.6.7.8"],
-    ids=["empty", "word", "leading zero", "short form", "port", "brackets", "network", "zone on ipv4",
-         "empty zone", "two addresses"],
+    [
+        "",
+        "unknown",
+        "010.0.0.1",
+        "127.1",
+        "1.2.3.4:80",
+        "[2001:db8::1]",
+        "203.0.113.0/24",
+        "1.2.3.4%eth0",
+        "fe80::1%",
+        "1.2.3.4, 5.6.7.8",
+    ],
+    ids=[
+        "empty",
+        "word",
+        "leading zero",
+        "short form",
+        "port",
+        "brackets",
+        "network",
+        "zone on ipv4",
+        "empty zone",
+        "two addresses",
+    ],
 )
 def test_parse_client_address_returns_none_for_junk(text):
     assert parse_client_address(text) is None
@@ -424,8 +454,16 @@ def keys_of(first, last):
         ("::ffff:10.0.0.0/104", "10.0.0.0", "10.255.255.255"),
         ("::ffff:0:0/95", "::fffe:0:0", "::ffff:ffff:ffff"),
     ],
-    ids=["ipv4 range", "ipv4 address", "host bits ignored", "whole ipv4", "ipv6 range",
-         "mapped address searches ipv4", "mapped range searches ipv4", "range wider than mapped block stays ipv6"],
+    ids=[
+        "ipv4 range",
+        "ipv4 address",
+        "host bits ignored",
+        "whole ipv4",
+        "ipv6 range",
+        "mapped address searches ipv4",
+        "mapped range searches ipv4",
+        "range wider than mapped block stays ipv6",
+    ],
 )
 def test_address_range(text, first, last):
     assert address_range(text) == keys_of(first, last)
@@ -434,14 +472,22 @@ def test_address_range(text, first, last):
 @pytest.mark.parametrize(
     "text",
     ["", "office", "10.0.0.0/33", "10.0.0.0/08", "2001:db8::/129", "1.2.3.4%eth0", "10.0.0.0/x"],
-    ids=["empty", "word", "ipv4 prefix too long", "zero-padded prefix", "ipv6 prefix too long",
-         "zone on ipv4", "non-numeric prefix"],
+    ids=[
+        "empty",
+        "word",
+        "ipv4 prefix too long",
+        "zero-padded prefix",
+        "ipv6 prefix too long",
+        "zone on ipv4",
+        "non-numeric prefix",
+    ],
 )
 def test_address_range_rejects_junk(text):
     assert address_range(text) is None
 
 
 # --- compiled allowlists -------------------------------------------------------------------
+
 
 def client(text):
     address = parse_client_address(text)
@@ -469,8 +515,11 @@ def test_match_returns_the_most_specific_entry(entries, address, expected):
         ("203.0.113.5/32", ["203.0.113.5"], ["203.0.113.4", "203.0.113.6"]),
         ("0.0.0.0/32", ["0.0.0.0"], ["0.0.0.1"]),
         ("255.255.255.255/32", ["255.255.255.255"], ["255.255.255.254"]),
-        ("2001:db8::/48", ["2001:db8::", "2001:db8:0:ffff:ffff:ffff:ffff:ffff"],
-         ["2001:db7:ffff:ffff:ffff:ffff:ffff:ffff", "2001:db8:1::"]),
+        (
+            "2001:db8::/48",
+            ["2001:db8::", "2001:db8:0:ffff:ffff:ffff:ffff:ffff"],
+            ["2001:db7:ffff:ffff:ffff:ffff:ffff:ffff", "2001:db8:1::"],
+        ),
         ("::/128", ["::"], ["::1"]),
     ],
     ids=["ipv4 /24", "ipv4 /32", "lowest ipv4", "highest ipv4", "ipv6 /48", "lowest ipv6"],

@@ -1,4 +1,5 @@
 """HasScopes and IsKeyOrSessionUser as plain DRF permissions: they answer, compose, and lead to 401 or 403."""
+
 from __future__ import annotations
 
 import json
@@ -49,21 +50,28 @@ def test_a_missing_scope_answers_false_and_names_the_scope(user: Any, make_key: 
 
     response = call(view_with(HasScopes("keys:read", "logs:read")), secret)
     assert response.status_code == 403
-    assert json.loads(response.content) == {"error": {"code": "INSUFFICIENT_SCOPE",
-                                                  "message": "This API key lacks the scope logs:read."}}
+    assert json.loads(response.content) == {
+        "error": {"code": "INSUFFICIENT_SCOPE", "message": "This API key lacks the scope logs:read."}
+    }
 
 
-@pytest.mark.parametrize("held, permissions, status", [
-    pytest.param(["keys:read"], [HasScopes("keys:read")], 200, id="held"),
-    pytest.param(["keys:read"], [HasScopes("logs:read") | HasScopes("keys:read")], 200, id="either-of-two"),
-    pytest.param(["keys:read"], [HasScopes("logs:read") & HasScopes("keys:read")], 403, id="both-of-two"),
-    pytest.param(["keys:read", "logs:read"], [HasScopes("logs:read") & HasScopes("keys:read")], 200, id="both-held"),
-    pytest.param(["keys:read"], [~HasScopes("keys:write")], 200, id="negated"),
-    pytest.param([], [HasScopes("keys:read") | IsAuthenticated], 200, id="or-is-authenticated"),
-    pytest.param([], [IsKeyOrSessionUser], 200, id="any-key"),
-])
-def test_scope_permissions_compose(user: Any, make_key: Any, held: list[str], permissions: list[Any],
-                                   status: int) -> None:
+@pytest.mark.parametrize(
+    "held, permissions, status",
+    [
+        pytest.param(["keys:read"], [HasScopes("keys:read")], 200, id="held"),
+        pytest.param(["keys:read"], [HasScopes("logs:read") | HasScopes("keys:read")], 200, id="either-of-two"),
+        pytest.param(["keys:read"], [HasScopes("logs:read") & HasScopes("keys:read")], 403, id="both-of-two"),
+        pytest.param(
+            ["keys:read", "logs:read"], [HasScopes("logs:read") & HasScopes("keys:read")], 200, id="both-held"
+        ),
+        pytest.param(["keys:read"], [~HasScopes("keys:write")], 200, id="negated"),
+        pytest.param([], [HasScopes("keys:read") | IsAuthenticated], 200, id="or-is-authenticated"),
+        pytest.param([], [IsKeyOrSessionUser], 200, id="any-key"),
+    ],
+)
+def test_scope_permissions_compose(
+    user: Any, make_key: Any, held: list[str], permissions: list[Any], status: int
+) -> None:
     _, secret = make_key(user, scopes=held)
     assert call(view_with(*permissions), secret).status_code == status
 

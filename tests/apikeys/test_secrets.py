@@ -1,4 +1,5 @@
 """Key format, checksum, hashing and constant-time verification (SPEC §1)."""
+
 import hashlib
 import hmac
 import re
@@ -93,21 +94,35 @@ def test_parse_key_accepts_every_generated_key():
 @pytest.mark.parametrize(
     "position",
     [0, 1, 2, 3, 7, 10, 11, 12, 20, 31, 43, 44, 47, 49],
-    ids=["k of kf", "f of kf", "first separator", "prefix start", "prefix middle", "prefix end",
-         "second separator", "body start", "body middle", "body before checksum", "last random character",
-         "checksum start", "checksum middle", "checksum end"],
+    ids=[
+        "k of kf",
+        "f of kf",
+        "first separator",
+        "prefix start",
+        "prefix middle",
+        "prefix end",
+        "second separator",
+        "body start",
+        "body middle",
+        "body before checksum",
+        "last random character",
+        "checksum start",
+        "checksum middle",
+        "checksum end",
+    ],
 )
 def test_parse_key_rejects_any_single_character_change(key, position):
     accepted = [
-        char for char in TYPO_ALPHABET
-        if char != key[position] and parse_key(key[:position] + char + key[position + 1:]) is not None
+        char
+        for char in TYPO_ALPHABET
+        if char != key[position] and parse_key(key[:position] + char + key[position + 1 :]) is not None
     ]
     assert accepted == []
 
 
 def test_parse_key_rejects_two_swapped_neighbours(key):
     position = next(i for i in range(12, 49) if key[i] != key[i + 1])
-    swapped = key[:position] + key[position + 1] + key[position] + key[position + 2:]
+    swapped = key[:position] + key[position + 1] + key[position] + key[position + 2 :]
     assert parse_key(swapped) is None
 
 
@@ -122,8 +137,15 @@ def test_parse_key_rejects_two_swapped_neighbours(key):
         lambda k: k + "\n",
         lambda k: k.upper(),
     ],
-    ids=["one character short", "one character long", "marker cut", "empty", "leading space",
-         "trailing newline", "upper-cased"],
+    ids=[
+        "one character short",
+        "one character long",
+        "marker cut",
+        "empty",
+        "leading space",
+        "trailing newline",
+        "upper-cased",
+    ],
 )
 def test_parse_key_rejects_a_wrong_shape(key, mutate):
     assert parse_key(mutate(key)) is None
@@ -141,8 +163,16 @@ def test_parse_key_rejects_a_wrong_shape(key, mutate):
         "kf_ab12cd34_" + "a" * 31 + "-",
         "sk_ab12cd34_" + "a" * 32,
     ],
-    ids=["upper-case marker", "wrong marker", "upper-case prefix", "seven-character prefix",
-         "nine-character prefix", "dashes", "non-base62 body", "another vendor"],
+    ids=[
+        "upper-case marker",
+        "wrong marker",
+        "upper-case prefix",
+        "seven-character prefix",
+        "nine-character prefix",
+        "dashes",
+        "non-base62 body",
+        "another vendor",
+    ],
 )
 def test_parse_key_rejects_a_wrong_format_even_with_a_right_checksum(head):
     candidate = with_checksum(head)
@@ -166,9 +196,20 @@ def test_parse_key_rejects_a_wrong_format_even_with_a_right_checksum(head):
         ("Bearer kf_ab12cd34_", None),
         ("sk_ab12cd34_" + "a" * 38, None),
     ],
-    ids=["full key", "prefix and separator only", "bad rest keeps the prefix", "no separator",
-         "other character after prefix", "nine-character prefix", "upper-case prefix", "dash in prefix",
-         "too short", "empty", "scheme left in", "wrong marker"],
+    ids=[
+        "full key",
+        "prefix and separator only",
+        "bad rest keeps the prefix",
+        "no separator",
+        "other character after prefix",
+        "nine-character prefix",
+        "upper-case prefix",
+        "dash in prefix",
+        "too short",
+        "empty",
+        "scheme left in",
+        "wrong marker",
+    ],
 )
 def test_prefix_of(raw, expected):
     assert prefix_of(raw) == expected

@@ -1,4 +1,5 @@
 """Settings > Developer key pages through Django's test client."""
+
 from __future__ import annotations
 
 import re
@@ -38,8 +39,14 @@ def rows_data(rows: list[tuple[str, str]], prefix: str = "entries") -> dict[str,
 
 def create(client: Client, rows: list[tuple[str, str]] = (), **fields: Any) -> Any:
     nonce = nonce_of(client.get(NEW))
-    data = {"name": "Deploy bot", "description": "", "allowlist_mode": "enforce", "nonce": nonce,
-            **rows_data(list(rows)), **fields}
+    data = {
+        "name": "Deploy bot",
+        "description": "",
+        "allowlist_mode": "enforce",
+        "nonce": nonce,
+        **rows_data(list(rows)),
+        **fields,
+    }
     return client.post(NEW, data)
 
 
@@ -82,7 +89,9 @@ def test_the_secret_is_stored_nowhere_and_a_repost_creates_nothing(user: Any) ->
     secret = KEY_PATTERN.search(first.content.decode()).group(0)
     assert secret not in str(dict(client.session))
     assert all(secret not in cookie.value for cookie in client.cookies.values())
-    assert not any(secret in str(value) for values in AuditEvent.objects.values_list("before", "after") for value in values)
+    assert not any(
+        secret in str(value) for values in AuditEvent.objects.values_list("before", "after") for value in values
+    )
 
     again = client.post(NEW, data, follow=True)
     assert ApiKey.objects.count() == 1
@@ -101,14 +110,19 @@ def test_a_create_without_an_issued_nonce_creates_nothing(user: Any, nonce: str)
     assert not ApiKey.objects.exists()
 
 
-@pytest.mark.parametrize(("cidr", "field", "code", "text"), [
-    ("10.0.0.0/8", "cidr", "PREFIX_TOO_BROAD", "too broad"),
-    ("203.0.113.5/24", "cidr", "HOST_BITS_SET", "Did you mean 203.0.113.0/24?"),
-    ("010.0.0.1", "cidr", "INVALID_IP", "Enter an IP address or a CIDR range"),
-    ("198.51.100.7/32", "cidr", "DUPLICATE_ENTRY", "198.51.100.7/32 is already in this allowlist."),
-], ids=["too-broad", "host-bits", "leading-zero", "duplicate"])
+@pytest.mark.parametrize(
+    ("cidr", "field", "code", "text"),
+    [
+        ("10.0.0.0/8", "cidr", "PREFIX_TOO_BROAD", "too broad"),
+        ("203.0.113.5/24", "cidr", "HOST_BITS_SET", "Did you mean 203.0.113.0/24?"),
+        ("010.0.0.1", "cidr", "INVALID_IP", "Enter an IP address or a CIDR range"),
+        ("198.51.100.7/32", "cidr", "DUPLICATE_ENTRY", "198.51.100.7/32 is already in this allowlist."),
+    ],
+    ids=["too-broad", "host-bits", "leading-zero", "duplicate"],
+)
 def test_a_row_error_shows_next_to_its_row_and_keeps_every_row(
-        user: Any, cidr: str, field: str, code: str, text: str) -> None:
+    user: Any, cidr: str, field: str, code: str, text: str
+) -> None:
     client = signed_in(user)
     response = create(client, [("198.51.100.7", "first"), (cidr, "second"), ("192.0.2.1", "third")])
     assert response.status_code == 200
@@ -149,11 +163,15 @@ def test_name_is_required_and_kept_rows_survive(user: Any) -> None:
     assert not ApiKey.objects.exists()
 
 
-@pytest.mark.parametrize(("action", "expected"), [
-    ("add", ["203.0.113.5", ""]),
-    ("add:192.0.2.44", ["203.0.113.5", "192.0.2.44"]),
-    ("remove:0", []),
-], ids=["add", "add-address", "remove"])
+@pytest.mark.parametrize(
+    ("action", "expected"),
+    [
+        ("add", ["203.0.113.5", ""]),
+        ("add:192.0.2.44", ["203.0.113.5", "192.0.2.44"]),
+        ("remove:0", []),
+    ],
+    ids=["add", "add-address", "remove"],
+)
 def test_row_buttons_work_without_javascript(user: Any, action: str, expected: list[str]) -> None:
     response = create(signed_in(user), [("203.0.113.5", "")], name="", row_action=action)
     assert response.status_code == 200
@@ -171,8 +189,12 @@ def test_developer_table_summaries_and_menu(user: Any, make_key: Any) -> None:
     ApiKey.objects.filter(pk=gone.pk).update(revoked_at=timezone.now())
     make_key(user, name="Old", expires_at=timezone.now() - timedelta(days=1))
     html = signed_in(user).get("/settings/developer/").content.decode()
-    rows = {name: row for row in re.findall(r"<tr>.*?</tr>", html, re.S)
-            for name in ["Open", "Two", "Trial", "Gone", "Old"] if f'<span class="key-name">{name}</span>' in row}
+    rows = {
+        name: row
+        for row in re.findall(r"<tr>.*?</tr>", html, re.S)
+        for name in ["Open", "Two", "Trial", "Gone", "Old"]
+        if f'<span class="key-name">{name}</span>' in row
+    }
     assert "Unrestricted" in rows["Open"] and "2 entries" in rows["Two"] and "Report only" in rows["Trial"]
     assert "from 203.0.113.9" in rows["Two"] and "Never" in rows["Open"]
     assert "status--active" in rows["Open"] and "status--revoked" in rows["Gone"] and "status--expired" in rows["Old"]
@@ -199,7 +221,11 @@ def test_another_users_key_is_not_found(user: Any, other_user: Any, make_key: An
 @pytest.mark.parametrize("target", ["new", "allowlist", "roll", "revoke", "logout"])
 def test_csrf_is_enforced_on_every_form(user: Any, make_key: Any, target: str) -> None:
     key, _ = make_key(user, allow=["203.0.113.0/24"])
-    paths = {"new": NEW, "logout": "/accounts/logout/", **{page: page_of(key, page) for page in ("allowlist", "roll", "revoke")}}
+    paths = {
+        "new": NEW,
+        "logout": "/accounts/logout/",
+        **{page: page_of(key, page) for page in ("allowlist", "roll", "revoke")},
+    }
     client = signed_in(user, enforce_csrf_checks=True)
     response = client.post(paths[target], {"name": "x", "grace_seconds": "0", "mode": "enforce", **rows_data([])})
     assert response.status_code == 403
@@ -212,7 +238,9 @@ def test_with_its_token_the_same_form_goes_through(user: Any, make_key: Any) -> 
     client = signed_in(user, enforce_csrf_checks=True)
     html = client.get(page_of(key, "allowlist")).content.decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
-    response = client.post(page_of(key, "allowlist"), {"csrfmiddlewaretoken": token, "mode": "enforce", **rows_data([])})
+    response = client.post(
+        page_of(key, "allowlist"), {"csrfmiddlewaretoken": token, "mode": "enforce", **rows_data([])}
+    )
     assert response.status_code == 302
     assert key.entries.count() == 0
 
@@ -226,8 +254,10 @@ def test_logout_is_a_post(user: Any) -> None:
 def test_allowlist_save_replaces_every_row_and_the_mode_at_once(user: Any, make_key: Any) -> None:
     key, _ = make_key(user, allow=["203.0.113.0/24", "198.51.100.7"])
     client = signed_in(user)
-    response = client.post(page_of(key, "allowlist"), {
-        "mode": "report", **rows_data([("203.0.113.0/24", "Office"), ("", ""), ("2001:db8::/48", "v6")])})
+    response = client.post(
+        page_of(key, "allowlist"),
+        {"mode": "report", **rows_data([("203.0.113.0/24", "Office"), ("", ""), ("2001:db8::/48", "v6")])},
+    )
     assert response["Location"] == page_of(key, "allowlist")
     key.refresh_from_db()
     assert key.allowlist_mode == "report"
@@ -238,8 +268,9 @@ def test_allowlist_save_replaces_every_row_and_the_mode_at_once(user: Any, make_
 
 def test_allowlist_error_changes_nothing_and_keeps_what_was_typed(user: Any, make_key: Any) -> None:
     key, _ = make_key(user, allow=["203.0.113.0/24"])
-    response = signed_in(user).post(page_of(key, "allowlist"), {
-        "mode": "report", **rows_data([("192.0.2.0/24", "new"), ("10.0.0.0/8", "broad")])})
+    response = signed_in(user).post(
+        page_of(key, "allowlist"), {"mode": "report", **rows_data([("192.0.2.0/24", "new"), ("10.0.0.0/8", "broad")])}
+    )
     assert response.status_code == 200
     assert [e.code for e in response.context["rows"].forms[1].errors.as_data()["cidr"]] == ["PREFIX_TOO_BROAD"]
     html = response.content.decode()
@@ -255,10 +286,25 @@ def test_allowlist_page_shows_matches_overlaps_blocked_ips_and_history(user: Any
 
     key, _ = make_key(user, allow=["203.0.113.0/24", "203.0.113.5"])
     AllowlistEntry.objects.filter(cidr="203.0.113.0/24").update(last_matched_at=timezone.now())
-    UsageLog.objects.create(owner=user, api_key=key, method="GET", path="/api/v1/whoami", status_code=403,
-                            client_ip="192.0.2.44", decision="blocked")
-    UsageLog.objects.create(owner=user, api_key=key, method="GET", path="/api/v1/whoami", status_code=403,
-                            client_ip="192.0.2.55", decision="blocked", timestamp=timezone.now() - timedelta(days=8))
+    UsageLog.objects.create(
+        owner=user,
+        api_key=key,
+        method="GET",
+        path="/api/v1/whoami",
+        status_code=403,
+        client_ip="192.0.2.44",
+        decision="blocked",
+    )
+    UsageLog.objects.create(
+        owner=user,
+        api_key=key,
+        method="GET",
+        path="/api/v1/whoami",
+        status_code=403,
+        client_ip="192.0.2.55",
+        decision="blocked",
+        timestamp=timezone.now() - timedelta(days=8),
+    )
     html = signed_in(user).get(page_of(key, "allowlist")).content.decode()
     assert "203.0.113.5/32 lies inside 203.0.113.0/24" in html
     assert "Last matched:" in html and "never" in html

@@ -3,6 +3,7 @@
 Pages send ``script-src 'self'``, which would block the injected script, so axe runs in a
 context opened with ``bypass_csp=True`` (see the ``axe_page`` fixture); other tests keep the CSP.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,8 +20,7 @@ def axe_script() -> Path:
     try:
         import axe_playwright_python
     except ImportError:  # pragma: no cover - a missing test dependency
-        pytest.fail("axe-core is missing: install the test dependencies with pip install -e '.[test]'",
-                    pytrace=False)
+        pytest.fail("axe-core is missing: install the test dependencies with pip install -e '.[test]'", pytrace=False)
     return Path(axe_playwright_python.__file__).parent / "axe.min.js"
 
 
@@ -36,7 +36,8 @@ def axe_violations(page: Any, *, exclude: list[str] | None = None) -> list[str]:
     return [
         f"{violation['id']} ({violation['impact']}): {' '.join(node['target'][-1:])}: "
         f"{node.get('failureSummary', '').splitlines()[-1].strip()}"
-        for violation in results["violations"] for node in violation["nodes"]
+        for violation in results["violations"]
+        for node in violation["nodes"]
     ]
 
 

@@ -4,6 +4,7 @@ Chromium missing or failing to start skips these tests, unless ``KEYFENCE_REQUIR
 (as in CI), which turns that into a failure. The fixtures are named so that they do not clash
 with the pytest-playwright plugin's ``browser``/``context``/``page``.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,14 @@ from django.test import Client
 from .helpers import DESKTOP, foreign_requests
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 INSTALL_HINT = "apt-get update && apt-get install -y chromium"
 
 
@@ -42,7 +49,7 @@ def pw_chromium() -> Iterator[Any]:
     manager = sync_playwright().start()
     try:
         browser = manager.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    except Exception as exc:  # noqa: BLE001 - any launch error means "no browser here"
+    except Exception as exc:
         manager.stop()
         _unavailable(f"Chromium at {CHROMIUM} failed to start ({exc}). Reinstall it with: {INSTALL_HINT}")
     yield browser
@@ -80,9 +87,11 @@ def sign_in(browser_page: Any, live_server: Any) -> Callable[[Any], Any]:
         client = Client()
         client.force_login(user)
         cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-        browser_page.context.add_cookies([
-            {"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url},
-        ])
+        browser_page.context.add_cookies(
+            [
+                {"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url},
+            ]
+        )
         return browser_page
 
     return sign_in_as

@@ -1,4 +1,5 @@
 """Helpers shared by the browser tests: screenshots, layout checks and seeded log rows."""
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,11 @@ DESKTOP = {"width": 1280, "height": 900}
 
 def foreign_requests(urls: list[str]) -> list[str]:
     """The URLs that would leave this machine."""
-    return [url for url in urls if urlsplit(url).scheme in ("http", "https", "ws", "wss")
-            and urlsplit(url).hostname not in LOCAL_HOSTS]
+    return [
+        url
+        for url in urls
+        if urlsplit(url).scheme in ("http", "https", "ws", "wss") and urlsplit(url).hostname not in LOCAL_HOSTS
+    ]
 
 
 def screenshot(page: Any, name: str) -> None:
@@ -37,13 +41,32 @@ def scroll_width(page: Any) -> int:
     return page.evaluate("document.documentElement.scrollWidth")
 
 
-def seed_log(owner: Any, key: Any, *, ip: str = "203.0.113.5", status: int = 200, decision: str = "allowed",
-             method: str = "GET", path: str = "/api/v1/whoami", error: str = "", at: datetime | None = None) -> UsageLog:
+def seed_log(
+    owner: Any,
+    key: Any,
+    *,
+    ip: str = "203.0.113.5",
+    status: int = 200,
+    decision: str = "allowed",
+    method: str = "GET",
+    path: str = "/api/v1/whoami",
+    error: str = "",
+    at: datetime | None = None,
+) -> UsageLog:
     """A usage-log row as the middleware would have written it."""
     address = parse_client_address(ip)
     return UsageLog.objects.create(
-        timestamp=at or timezone.now(), owner=owner, api_key=key, key_prefix=key.prefix if key else "",
-        method=method, path=path, status_code=status, client_ip=ip,
-        client_ip_key=sortable_key(address.version, address.value), decision=decision, error_code=error,
-        user_agent="curl/8.5.0", response_time_ms=3.2,
+        timestamp=at or timezone.now(),
+        owner=owner,
+        api_key=key,
+        key_prefix=key.prefix if key else "",
+        method=method,
+        path=path,
+        status_code=status,
+        client_ip=ip,
+        client_ip_key=sortable_key(address.version, address.value),
+        decision=decision,
+        error_code=error,
+        user_agent="curl/8.5.0",
+        response_time_ms=3.2,
     )

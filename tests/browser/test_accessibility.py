@@ -2,6 +2,7 @@
 
 axe-core comes from the local copy the test dependencies install, never from a CDN.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -14,8 +15,7 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from .axe import assert_accessible
-from .helpers import DESKTOP
-from .helpers import foreign_requests, scroll_width, seed_log
+from .helpers import DESKTOP, foreign_requests, scroll_width, seed_log
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -59,7 +59,8 @@ FOCUS_RING = """() => {
   const ring = rgb(style.outlineColor);
   const [light, dark] = [luminance(ring), luminance(behind)].sort((a, b) => b - a);
   return {
-    what: `${el.tagName.toLowerCase()} "${(el.getAttribute("aria-label") || el.textContent || el.name || "").trim().slice(0, 40)}"`,
+    what: `${el.tagName.toLowerCase()} "${
+      (el.getAttribute("aria-label") || el.textContent || el.name || "").trim().slice(0, 40)}"`,
     style: style.outlineStyle, width: parseFloat(style.outlineWidth), colour: style.outlineColor,
     ratio: Math.round(((light + 0.05) / (dark + 0.05)) * 100) / 100, body: el === document.body,
   };
@@ -69,8 +70,11 @@ FOCUS_RING = """() => {
 def _session_cookie(user: Any, live_server: Any) -> dict[str, str]:
     client = Client()
     client.force_login(user)
-    return {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-            "url": live_server.url}
+    return {
+        "name": settings.SESSION_COOKIE_NAME,
+        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+        "url": live_server.url,
+    }
 
 
 @pytest.fixture
@@ -166,21 +170,26 @@ def test_every_page_passes_axe(axe_page: Any, live_server: Any, user: Any, staff
 
 def test_api_docs_keep_the_csp_and_load_no_inline_script(browser_page: Any) -> None:
     page = browser_page
-    page.add_init_script("window.cspViolations = [];"
-                         "document.addEventListener('securitypolicyviolation',"
-                         " (e) => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));")
+    page.add_init_script(
+        "window.cspViolations = [];"
+        "document.addEventListener('securitypolicyviolation',"
+        " (e) => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
     response = page.goto("/api/v1/docs")
     assert "script-src 'self'" in response.headers["content-security-policy"]
     expect(page.locator(".opblock-summary-control").first).to_be_visible()
     assert page.evaluate("document.querySelectorAll('script:not([src])').length") == 0
     assert page.evaluate("window.cspViolations") == []
-    assert any(link.endswith("/static/css/api-docs.css") for link in
-               page.eval_on_selector_all("link[rel=stylesheet]", "links => links.map((l) => l.href)"))
+    assert any(
+        link.endswith("/static/css/api-docs.css")
+        for link in page.eval_on_selector_all("link[rel=stylesheet]", "links => links.map((l) => l.href)")
+    )
 
 
 @pytest.mark.parametrize("form", ["create", "allowlist", "logs", "login"])
 def test_after_a_refused_submit_focus_is_on_the_error_summary(
-        browser_page: Any, sign_in: Any, user: Any, make_key: Any, form: str) -> None:
+    browser_page: Any, sign_in: Any, user: Any, make_key: Any, form: str
+) -> None:
     page = browser_page
     if form == "login":
         page.goto("/accounts/login/")
@@ -215,14 +224,17 @@ def test_described_by_points_at_the_rendered_help_and_error(browser_page: Any, s
     page.get_by_role("button", name="Create", exact=True).click()
     name = page.get_by_label("Name", exact=True)
     expect(name).to_have_attribute("aria-invalid", "true")
-    expect(name).to_have_accessible_description("For example the server or job that will use the key. "
-                                                "Ensure this value has at most 100 characters (it has 101).")
+    expect(name).to_have_accessible_description(
+        "For example the server or job that will use the key. "
+        "Ensure this value has at most 100 characters (it has 101)."
+    )
     assert page.evaluate(DANGLING_REFERENCES) == []
 
     page.goto("/settings/developer/logs/?status_code=4x")
     status = page.get_by_label("Status code")
     expect(status).to_have_accessible_description(
-        "Exact, such as 404, or a class, such as 4xx. Enter a status code such as 404, or a class such as 4xx.")
+        "Exact, such as 404, or a class, such as 4xx. Enter a status code such as 404, or a class such as 4xx."
+    )
     assert page.evaluate(DANGLING_REFERENCES) == []
 
 
@@ -240,7 +252,8 @@ def _walk(page: Any, steps: int = 60) -> list[dict[str, Any]]:
 
 
 def test_keyboard_walk_every_stop_has_a_focus_ring_of_at_least_3_to_1(
-        browser_page: Any, sign_in: Any, user: Any, make_key: Any) -> None:
+    browser_page: Any, sign_in: Any, user: Any, make_key: Any
+) -> None:
     """WCAG 1.4.11: the focus indicator contrasts at least 3:1 with what is around it."""
     key, _ = make_key(user, name="Build", allow=["203.0.113.0/24"])
     seed_log(user, key, ip="198.51.100.9", status=403, decision="blocked", error="IP_NOT_ALLOWED")
@@ -248,9 +261,12 @@ def test_keyboard_walk_every_stop_has_a_focus_ring_of_at_least_3_to_1(
     page.goto("/accounts/login/")
     pages = {"the sign-in page": _walk(page)}
     sign_in(user)
-    for what, path in {"the keys page": "/settings/developer/", "the create form": "/settings/developer/keys/new/",
-                       "the allowlist editor": f"/settings/developer/keys/{key.pk}/allowlist/",
-                       "the usage logs": "/settings/developer/logs/"}.items():
+    for what, path in {
+        "the keys page": "/settings/developer/",
+        "the create form": "/settings/developer/keys/new/",
+        "the allowlist editor": f"/settings/developer/keys/{key.pk}/allowlist/",
+        "the usage logs": "/settings/developer/logs/",
+    }.items():
         page.goto(path)
         pages[what] = _walk(page)
     page.goto("/settings/developer/")
@@ -264,22 +280,33 @@ def test_keyboard_walk_every_stop_has_a_focus_ring_of_at_least_3_to_1(
         assert len(stops) >= 1, what
         for stop in stops:
             assert stop["style"] != "none" and stop["width"] >= 2, f"{what}: {stop['what']} shows no focus ring"
-            assert stop["ratio"] >= 3, f"{what}: the focus ring of {stop['what']} ({stop['colour']}) is {stop['ratio']}:1"
+            assert stop["ratio"] >= 3, (
+                f"{what}: the focus ring of {stop['what']} ({stop['colour']}) is {stop['ratio']}:1"
+            )
 
 
 def _wrapped(page: Any, selector: str) -> list[str]:
     """The texts of the inline elements that break over more than one line."""
     return page.eval_on_selector_all(
-        selector, "(els) => els.filter((el) => el.getClientRects().length > 1).map((el) => el.textContent)")
+        selector, "(els) => els.filter((el) => el.getClientRects().length > 1).map((el) => el.textContent)"
+    )
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, {"width": 900, "height": 800}, PHONE], ids=["1280", "900", "375"])
 def test_client_ips_and_error_codes_do_not_wrap_in_the_log_table(
-        browser_page: Any, sign_in: Any, user: Any, make_key: Any, viewport: dict[str, int]) -> None:
+    browser_page: Any, sign_in: Any, user: Any, make_key: Any, viewport: dict[str, int]
+) -> None:
     key, _ = make_key(user, name=LONG_NAME)
     for ip in ("127.0.0.9", "198.51.100.200", "2001:db8:ffff:ffff:ffff:ffff:ffff:1234"):
-        seed_log(user, key, ip=ip, status=403, decision="blocked", error="IP_NOT_ALLOWED",
-                 path="/api/v1/keys/" + "a-very-long-path-segment/" * 6)
+        seed_log(
+            user,
+            key,
+            ip=ip,
+            status=403,
+            decision="blocked",
+            error="IP_NOT_ALLOWED",
+            path="/api/v1/keys/" + "a-very-long-path-segment/" * 6,
+        )
     page = sign_in(user)
     page.set_viewport_size(viewport)
     page.goto("/settings/developer/logs/")

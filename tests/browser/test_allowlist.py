@@ -1,4 +1,5 @@
 """The IP Allowlist editor: edit, add, remove, Save all at once, inline errors, my IP, blocked IPs, mode."""
+
 from __future__ import annotations
 
 import re
@@ -31,7 +32,8 @@ def save(page: Any) -> None:
 
 
 def test_edit_add_and_remove_rows_then_save_applies_them_all(
-        browser_page: Any, sign_in: Any, user: Any, make_key: Any) -> None:
+    browser_page: Any, sign_in: Any, user: Any, make_key: Any
+) -> None:
     key, _ = make_key(user, name="Build server", allow=["203.0.113.0/24", "198.51.100.7"])
     page = sign_in(user)
     addresses = open_editor(page, key)
@@ -68,7 +70,8 @@ def test_cancel_drops_the_changes(browser_page: Any, sign_in: Any, user: Any, ma
 
 
 def test_a_too_broad_range_is_refused_next_to_its_row_and_nothing_changes(
-        browser_page: Any, sign_in: Any, user: Any, make_key: Any) -> None:
+    browser_page: Any, sign_in: Any, user: Any, make_key: Any
+) -> None:
     key, _ = make_key(user, name="Build server", allow=["203.0.113.0/24", "198.51.100.7"])
     page = sign_in(user)
     addresses = open_editor(page, key)
@@ -106,12 +109,20 @@ def test_add_my_ip_fills_the_address_the_server_sees(browser_page: Any, sign_in:
 
 
 def test_add_an_address_from_the_recently_blocked_list(
-        browser_page: Any, sign_in: Any, user: Any, make_key: Any) -> None:
+    browser_page: Any, sign_in: Any, user: Any, make_key: Any
+) -> None:
     key, _ = make_key(user, name="Build server", allow=["203.0.113.0/24", "203.0.113.5"])
     AllowlistEntry.objects.filter(api_key=key, cidr="203.0.113.0/24").update(last_matched_at=timezone.now())
     for minutes in (3, 30, 90):
-        seed_log(user, key, ip="192.0.2.44", status=403, decision="blocked", error="IP_NOT_ALLOWED",
-                 at=timezone.now() - timedelta(minutes=minutes))
+        seed_log(
+            user,
+            key,
+            ip="192.0.2.44",
+            status=403,
+            decision="blocked",
+            error="IP_NOT_ALLOWED",
+            at=timezone.now() - timedelta(minutes=minutes),
+        )
     seed_log(user, key, ip="198.51.100.20", status=403, decision="blocked", error="IP_NOT_ALLOWED")
     seed_log(user, key, ip="192.0.2.99", status=403, decision="blocked", at=timezone.now() - timedelta(days=9))
     page = sign_in(user)
@@ -152,7 +163,8 @@ def test_switch_to_report_only(browser_page: Any, sign_in: Any, user: Any, make_
 
 
 def test_at_the_limit_add_ip_is_disabled_and_says_why(
-        browser_page: Any, sign_in: Any, user: Any, make_key: Any) -> None:
+    browser_page: Any, sign_in: Any, user: Any, make_key: Any
+) -> None:
     key, _ = make_key(user, name="Full", allow=[f"198.51.100.{n}" for n in range(19)])
     page = sign_in(user)
     open_editor(page, key)

@@ -1,4 +1,5 @@
 """Signing in, creating a key and seeing its secret once, the three-dot menu, roll and revoke."""
+
 from __future__ import annotations
 
 import re
@@ -52,7 +53,8 @@ def test_sign_in_then_sign_out(browser_page: Any, user: Any) -> None:
 
 
 def test_create_key_with_two_entries_then_the_api_allows_one_ip_and_blocks_another(
-        browser_page: Any, sign_in: Any, user: Any, live_server: Any) -> None:
+    browser_page: Any, sign_in: Any, user: Any, live_server: Any
+) -> None:
     page = sign_in(user)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     page.goto("/settings/developer/")
@@ -89,8 +91,10 @@ def test_create_key_with_two_entries_then_the_api_allows_one_ip_and_blocks_anoth
     assert page.evaluate("navigator.clipboard.readText()") == secret
 
     key = ApiKey.objects.get()
-    assert sorted(key.entries.values_list("cidr", "label")) == [("198.51.100.0/24", "CI runners"),
-                                                                ("203.0.113.5/32", "Office")]
+    assert sorted(key.entries.values_list("cidr", "label")) == [
+        ("198.51.100.0/24", "CI runners"),
+        ("203.0.113.5/32", "Office"),
+    ]
     assert whoami(secret, "203.0.113.5").status_code == 200
     assert whoami(secret, "198.51.100.77").status_code == 200
     refused = whoami(secret, "192.0.2.10")
@@ -146,7 +150,8 @@ def _seed_keys(make_key: Any, user: Any) -> dict[str, ApiKey]:
 
 
 def test_keys_table_and_the_actions_menu_from_the_keyboard(
-        browser_page: Any, sign_in: Any, user: Any, make_key: Any) -> None:
+    browser_page: Any, sign_in: Any, user: Any, make_key: Any
+) -> None:
     keys = _seed_keys(make_key, user)
     page = sign_in(user)
     page.goto("/settings/developer/")
@@ -191,7 +196,7 @@ def test_keys_table_and_the_actions_menu_from_the_keyboard(
 
 
 def test_roll_then_revoke_from_the_menu(browser_page: Any, sign_in: Any, user: Any, make_key: Any) -> None:
-    key, old_secret = make_key(user, name="Rotating")
+    _key, old_secret = make_key(user, name="Rotating")
     page = sign_in(user)
     page.goto("/settings/developer/")
     page.get_by_role("button", name="Actions for Rotating").click()

@@ -1,4 +1,5 @@
 """Every page at 375 px wide without sideways scrolling, and no request leaving this machine."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,12 +21,20 @@ def fits(page: Any, what: str) -> None:
 
 
 def test_every_page_fits_375px_and_loads_only_local_assets(
-        browser_page: Any, sign_in: Any, user: Any, make_key: Any, requested_urls: list[str]) -> None:
+    browser_page: Any, sign_in: Any, user: Any, make_key: Any, requested_urls: list[str]
+) -> None:
     key, _ = make_key(user, name=LONG_NAME, allow=["2001:db8:abcd:12::/64", "203.0.113.0/24", "203.0.113.5"])
     make_key(user, name="Staging", mode="report", allow=["192.0.2.0/24"])
     for n in range(3):
-        seed_log(user, key, ip="2001:db8:ffff:ffff:ffff:ffff:ffff:1234", status=403, decision="blocked",
-                 error="IP_NOT_ALLOWED", path="/api/v1/keys/" + "a-very-long-path-segment/" * 8 + str(n))
+        seed_log(
+            user,
+            key,
+            ip="2001:db8:ffff:ffff:ffff:ffff:ffff:1234",
+            status=403,
+            decision="blocked",
+            error="IP_NOT_ALLOWED",
+            path="/api/v1/keys/" + "a-very-long-path-segment/" * 8 + str(n),
+        )
     page = browser_page
     page.set_viewport_size(PHONE)
 
@@ -76,8 +85,15 @@ def test_pages_work_without_javascript(pw_chromium: Any, live_server: Any, user:
     client = Client()
     client.force_login(user)
     context = pw_chromium.new_context(java_script_enabled=False, base_url=live_server.url)
-    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "url": live_server.url,
-                          "value": client.cookies[settings.SESSION_COOKIE_NAME].value}])
+    context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "url": live_server.url,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+            }
+        ]
+    )
     page = context.new_page()
     try:
         page.goto("/settings/developer/")
@@ -97,12 +113,15 @@ def test_pages_work_without_javascript(pw_chromium: Any, live_server: Any, user:
         context.close()
 
 
-STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-              "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+STRICT_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
 def test_pages_work_under_a_strict_content_security_policy(
-        browser_page: Any, sign_in: Any, user: Any, make_key: Any) -> None:
+    browser_page: Any, sign_in: Any, user: Any, make_key: Any
+) -> None:
     key, _ = make_key(user, name="Strict", allow=["203.0.113.0/24"])
     seed_log(user, key, ip="192.0.2.44", status=403, decision="blocked")
     page = sign_in(user)
@@ -112,11 +131,18 @@ def test_pages_work_under_a_strict_content_security_policy(
         route.fulfill(response=response, headers={**response.headers, "content-security-policy": STRICT_CSP})
 
     page.route("**/*", with_policy)
-    page.add_init_script("window.cspViolations = [];"
-                         "document.addEventListener('securitypolicyviolation',"
-                         " (e) => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));")
-    for path in ("/settings/developer/", f"/settings/developer/keys/{key.pk}/allowlist/",
-                 "/settings/developer/keys/new/", "/settings/developer/logs/", f"/settings/developer/keys/{key.pk}/roll/"):
+    page.add_init_script(
+        "window.cspViolations = [];"
+        "document.addEventListener('securitypolicyviolation',"
+        " (e) => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    for path in (
+        "/settings/developer/",
+        f"/settings/developer/keys/{key.pk}/allowlist/",
+        "/settings/developer/keys/new/",
+        "/settings/developer/logs/",
+        f"/settings/developer/keys/{key.pk}/roll/",
+    ):
         page.goto(path)
         assert page.evaluate("window.cspViolations") == [], path
     page.goto("/settings/developer/")

@@ -6,6 +6,7 @@ TLS ends at nginx, which sends ``Host $host`` (no port) and ``X-Forwarded-Proto`
 signs in through nginx, creates a key, edits its allowlist from the three-dot menu, exports the
 CSV, and every static asset the pages link must answer 200.
 """
+
 from __future__ import annotations
 
 import csv
@@ -40,8 +41,20 @@ ADMIN_USER, ADMIN_PASSWORD = "operator", secrets.token_urlsafe(12)
 # A request straight to an app server, as nginx would send it: the peer 127.0.0.1 is a trusted
 # proxy, so without X-Forwarded-For the client would be unknown (and blocked).
 AS_NGINX = {"Host": "localhost", "X-Forwarded-For": "127.0.0.1", "X-Forwarded-Proto": "https"}
-LEAKY = ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS",
-         "ENV_FILE", "TRUSTED_PROXIES", "CSRF_TRUSTED_ORIGINS", "LOG_MODE", "BIND", "WEB_CONCURRENCY")
+LEAKY = (
+    "DJANGO_SETTINGS_MODULE",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "ENV_FILE",
+    "TRUSTED_PROXIES",
+    "CSRF_TRUSTED_ORIGINS",
+    "LOG_MODE",
+    "BIND",
+    "WEB_CONCURRENCY",
+)
 
 
 def _unavailable(message: str) -> None:
@@ -85,8 +98,7 @@ def _wait_for_http(url: str, process: subprocess.Popen, log: Path, timeout: floa
 
 def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     handle = log.open("w")
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -110,10 +122,13 @@ def nginx_config(workdir: Path, port: int, upstreams: list[str]) -> str:
     site = re.sub(r"ssl_certificate +\S+;", f"ssl_certificate {workdir / 'cert.pem'};", site)
     site = re.sub(r"ssl_certificate_key +\S+;", f"ssl_certificate_key {workdir / 'key.pem'};", site)
     user = "user root;\n" if os.geteuid() == 0 else ""
-    temp = "".join(f"    {name}_temp_path {workdir / name};\n" for name in ("client_body", "proxy", "fastcgi",
-                                                                             "uwsgi", "scgi"))
-    return (f"{user}daemon off;\npid {workdir / 'nginx.pid'};\nerror_log {workdir / 'nginx-error.log'} warn;\n"
-            f"events {{}}\nhttp {{\n    access_log {workdir / 'nginx-access.log'};\n{temp}{site}\n}}\n")
+    temp = "".join(
+        f"    {name}_temp_path {workdir / name};\n" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return (
+        f"{user}daemon off;\npid {workdir / 'nginx.pid'};\nerror_log {workdir / 'nginx-error.log'} warn;\n"
+        f"events {{}}\nhttp {{\n    access_log {workdir / 'nginx-access.log'};\n{temp}{site}\n}}\n"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +140,7 @@ def deployment(tmp_path_factory: Any) -> Iterator[Deployment]:
         import psycopg
 
         admin = psycopg.connect(f"{POSTGRES}/postgres", autocommit=True, connect_timeout=3)
-    except Exception as exc:  # noqa: BLE001 - any failure means no PostgreSQL here
+    except Exception as exc:
         _unavailable(f"PostgreSQL is needed at 127.0.0.1:5432 for the deploy test ({exc})")
     workdir = tmp_path_factory.mktemp("deploy")
     database = f"keyfence_deploy_{os.getpid()}_{secrets.token_hex(3)}"
@@ -133,26 +148,54 @@ def deployment(tmp_path_factory: Any) -> Iterator[Deployment]:
     processes: list[subprocess.Popen] = []
     try:
         redis_port = free_port()
-        processes.append(_start([REDIS_SERVER, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                                 "--appendonly", "no"], os.environ.copy(), workdir / "redis.log"))
+        processes.append(
+            _start(
+                [REDIS_SERVER, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                os.environ.copy(),
+                workdir / "redis.log",
+            )
+        )
         port = free_port()
         url = f"https://localhost:{port}"
         # The operator's env file, as the README's production recipe writes it.
         env_file = workdir / "keyfence.env"
-        env_file.write_text("\n".join([
-            "DEBUG=0",
-            f"SECRET_KEY={secrets.token_urlsafe(40)}",
-            "ALLOWED_HOSTS=localhost",
-            f"DATABASE_URL={POSTGRES}/{database}",
-            f"REDIS_URL=redis://127.0.0.1:{redis_port}/0",
-            "TRUSTED_PROXIES=127.0.0.1/32",
-            f"CSRF_TRUSTED_ORIGINS={url}",
-            "WEB_CONCURRENCY=3",
-        ]) + "\n")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-                        "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
-                        "-keyout", str(workdir / "key.pem"), "-out", str(workdir / "cert.pem")],
-                       check=True, capture_output=True)
+        env_file.write_text(
+            "\n".join(
+                [
+                    "DEBUG=0",
+                    f"SECRET_KEY={secrets.token_urlsafe(40)}",
+                    "ALLOWED_HOSTS=localhost",
+                    f"DATABASE_URL={POSTGRES}/{database}",
+                    f"REDIS_URL=redis://127.0.0.1:{redis_port}/0",
+                    "TRUSTED_PROXIES=127.0.0.1/32",
+                    f"CSRF_TRUSTED_ORIGINS={url}",
+                    "WEB_CONCURRENCY=3",
+                ]
+            )
+            + "\n"
+        )
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=DNS:localhost",
+                "-keyout",
+                str(workdir / "key.pem"),
+                "-out",
+                str(workdir / "cert.pem"),
+            ],
+            check=True,
+            capture_output=True,
+        )
         app_urls = []
         for number in (1, 2):
             bind = f"127.0.0.1:{free_port()}"
@@ -163,12 +206,23 @@ def deployment(tmp_path_factory: Any) -> Iterator[Deployment]:
             app_urls.append(f"http://{bind}")
             if number == 1:
                 # The first user, once migrations have run.
-                _run([str(ROOT / ".venv/bin/python"), "manage.py", "createsuperuser", "--noinput",
-                      "--username", ADMIN_USER, "--email", "ops@example.com"],
-                     _user_env(ENV_FILE=str(env_file), DJANGO_SUPERUSER_PASSWORD=ADMIN_PASSWORD))
+                _run(
+                    [
+                        str(ROOT / ".venv/bin/python"),
+                        "manage.py",
+                        "createsuperuser",
+                        "--noinput",
+                        "--username",
+                        ADMIN_USER,
+                        "--email",
+                        "ops@example.com",
+                    ],
+                    _user_env(ENV_FILE=str(env_file), DJANGO_SUPERUSER_PASSWORD=ADMIN_PASSWORD),
+                )
         (workdir / "nginx.conf").write_text(nginx_config(workdir, port, [u.removeprefix("http://") for u in app_urls]))
-        nginx = _start([NGINX, "-p", str(workdir), "-c", str(workdir / "nginx.conf")], os.environ.copy(),
-                       workdir / "nginx.log")
+        nginx = _start(
+            [NGINX, "-p", str(workdir), "-c", str(workdir / "nginx.conf")], os.environ.copy(), workdir / "nginx.log"
+        )
         processes.append(nginx)
         _wait_for_http(url, nginx, workdir / "nginx-error.log")
         yield Deployment(url=url, app_urls=app_urls, workdir=workdir)
@@ -180,8 +234,9 @@ def deployment(tmp_path_factory: Any) -> Iterator[Deployment]:
 
 
 def api_call(url: str, key: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(url + "/api/v1/whoami", headers={"Authorization": f"Bearer {key}",
-                                                                      **(headers or {})})
+    request = urllib.request.Request(
+        url + "/api/v1/whoami", headers={"Authorization": f"Bearer {key}", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10, context=ssl._create_unverified_context()) as response:
             return response.status, json.loads(response.read())
@@ -198,8 +253,12 @@ def linked_assets(page: Any) -> list[str]:
 
 
 def test_sign_in_create_key_edit_allowlist_and_export_behind_nginx(pw_chromium: Any, deployment: Deployment) -> None:
-    context = pw_chromium.new_context(base_url=deployment.url, ignore_https_errors=True, accept_downloads=True,
-                                      viewport={"width": 1280, "height": 900})
+    context = pw_chromium.new_context(
+        base_url=deployment.url,
+        ignore_https_errors=True,
+        accept_downloads=True,
+        viewport={"width": 1280, "height": 900},
+    )
     context.set_default_timeout(15_000)
     failures: list[str] = []
     context.on("response", lambda r: failures.append(f"{r.status} {r.url}") if r.status >= 400 else None)
@@ -254,7 +313,8 @@ def test_sign_in_create_key_edit_allowlist_and_export_behind_nginx(pw_chromium: 
     # The three key requests, through nginx and to each server; the exports themselves are
     # logged too, as session requests without a key.
     assert [(row["key_name"], row["path"], row["status_code"], row["client_ip"]) for row in rows] == [
-        ("Deploy check", "/api/v1/whoami", "200", "127.0.0.1")] * 3
+        ("Deploy check", "/api/v1/whoami", "200", "127.0.0.1")
+    ] * 3
 
     page.goto("/admin/")
     expect(page.get_by_role("rowheader", name="API keys")).to_be_visible()
@@ -264,8 +324,9 @@ def test_sign_in_create_key_edit_allowlist_and_export_behind_nginx(pw_chromium: 
     assets.update(linked_assets(page))
 
     assert any("/static/css/" in asset for asset in assets)
-    unanswered = [f"{page.request.get(asset).status} {asset}" for asset in sorted(assets)
-                  if page.request.get(asset).status != 200]
+    unanswered = [
+        f"{page.request.get(asset).status} {asset}" for asset in sorted(assets) if page.request.get(asset).status != 200
+    ]
     assert unanswered == []
     assert failures == []
 

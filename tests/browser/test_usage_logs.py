@@ -1,4 +1,5 @@
 """API Usage Logs: filters carried in the URL, the chart, and the CSV export of exactly the filtered rows."""
+
 from __future__ import annotations
 
 import csv
@@ -14,8 +15,19 @@ from .helpers import screenshot, seed_log
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-HEADER = ["timestamp", "key_name", "key_prefix", "method", "path", "status_code", "client_ip", "decision",
-          "error_code", "response_time_ms", "user_agent"]
+HEADER = [
+    "timestamp",
+    "key_name",
+    "key_prefix",
+    "method",
+    "path",
+    "status_code",
+    "client_ip",
+    "decision",
+    "error_code",
+    "response_time_ms",
+    "user_agent",
+]
 
 
 def seed(user: Any, other_user: Any, make_key: Any) -> dict[str, Any]:
@@ -28,18 +40,37 @@ def seed(user: Any, other_user: Any, make_key: Any) -> dict[str, Any]:
         at = now - timedelta(hours=hours_ago, minutes=7)
         seed_log(user, build, at=at, path=f"/api/v1/keys/{index}")
         if index % 3 == 0:
-            expected.append(seed_log(user, build, ip="198.51.100.9", status=403, decision="blocked",
-                                     error="IP_NOT_ALLOWED", path=f"/api/v1/blocked/{index}", at=at))
+            expected.append(
+                seed_log(
+                    user,
+                    build,
+                    ip="198.51.100.9",
+                    status=403,
+                    decision="blocked",
+                    error="IP_NOT_ALLOWED",
+                    path=f"/api/v1/blocked/{index}",
+                    at=at,
+                )
+            )
         if index % 4 == 0:
-            seed_log(user, staging, status=404, error="NOT_FOUND", path="/api/v1/keys/missing", at=at,
-                     method="DELETE", decision="unrestricted")
+            seed_log(
+                user,
+                staging,
+                status=404,
+                error="NOT_FOUND",
+                path="/api/v1/keys/missing",
+                at=at,
+                method="DELETE",
+                decision="unrestricted",
+            )
     mallory_key, _ = make_key(other_user, name="Mallory")
     seed_log(other_user, mallory_key, ip="198.51.100.9", status=403, decision="blocked", path="/api/v1/mallory")
     return {"build": build, "staging": staging, "blocked": expected}
 
 
 def test_filter_by_status_class_and_blocked_only_then_export_csv(
-        browser_page: Any, sign_in: Any, user: Any, other_user: Any, make_key: Any) -> None:
+    browser_page: Any, sign_in: Any, user: Any, other_user: Any, make_key: Any
+) -> None:
     data = seed(user, other_user, make_key)
     page = sign_in(user)
     page.goto("/settings/developer/logs/")
@@ -76,12 +107,12 @@ def test_filter_by_status_class_and_blocked_only_then_export_csv(
     exported = table[1:]
     assert sorted(row[4] for row in exported) == sorted(log.path for log in data["blocked"])
     assert {(row[1], row[3], row[5], row[6], row[7], row[8]) for row in exported} == {
-        ("Build server", "GET", "403", "198.51.100.9", "blocked", "IP_NOT_ALLOWED")}
+        ("Build server", "GET", "403", "198.51.100.9", "blocked", "IP_NOT_ALLOWED")
+    }
     assert all(row[0].endswith("Z") for row in exported)
 
 
-def test_pagination_links_are_newer_and_older(
-        browser_page: Any, sign_in: Any, user: Any, make_key: Any) -> None:
+def test_pagination_links_are_newer_and_older(browser_page: Any, sign_in: Any, user: Any, make_key: Any) -> None:
     key, _ = make_key(user, name="Busy")
     logs = [seed_log(user, key, path=f"/api/v1/n/{n}") for n in range(60)]
     page = sign_in(user)

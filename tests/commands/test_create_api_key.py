@@ -1,4 +1,5 @@
 """The create_api_key command (SPEC §10)."""
+
 import re
 from io import StringIO
 
@@ -19,8 +20,23 @@ def run(*args):
 
 
 def test_prints_only_the_key(user):
-    out, err = run("--user", "alice", "--name", "deploy", "--scope", "keys:read", "--scope", "logs:read",
-                   "--allow", "203.0.113.0/24=office", "--allow", "2001:db8::1", "--report-only", "--expires-in", "30")
+    out, err = run(
+        "--user",
+        "alice",
+        "--name",
+        "deploy",
+        "--scope",
+        "keys:read",
+        "--scope",
+        "logs:read",
+        "--allow",
+        "203.0.113.0/24=office",
+        "--allow",
+        "2001:db8::1",
+        "--report-only",
+        "--expires-in",
+        "30",
+    )
     key_text = out.strip()
     assert re.fullmatch(r"kf_[a-z0-9]{8}_[A-Za-z0-9]{38}", key_text)
     assert out == key_text + "\n" and err == ""
@@ -30,18 +46,26 @@ def test_prints_only_the_key(user):
     assert key.expires_at is not None
 
 
-@pytest.mark.parametrize("args, code", [
-    pytest.param(["--user", "nobody", "--name", "x"], "USER_NOT_FOUND", id="unknown-user"),
-    pytest.param(["--user", "alice", "--name", "x", "--allow", "10.0.0.0/8"], "PREFIX_TOO_BROAD", id="too-broad"),
-    pytest.param(["--user", "alice", "--name", "x", "--allow", "010.0.0.1"], "INVALID_IP", id="leading-zero"),
-    pytest.param(["--user", "alice", "--name", "x", "--allow", "1.2.3.4/24"], "HOST_BITS_SET", id="host-bits"),
-    pytest.param(["--user", "alice", "--name", "x", "--allow", "1.2.3.4", "--allow", "1.2.3.4/32"], "DUPLICATE_ENTRY",
-                 id="duplicate"),
-    pytest.param(["--user", "alice", "--name", "x", "--scope", "root"], "INVALID_SCOPE", id="scope"),
-    pytest.param(["--user", "alice", "--name", "x" * 101], "max_length", id="long-name"),
-    pytest.param(["--user", "alice", "--name", "x", "--expires-in", "0"], "INVALID_EXPIRY", id="expiry"),
-    pytest.param(["--user", "alice", "--name", "x", "--allow", "1.2.3.4=" + "l" * 101], "LABEL_TOO_LONG", id="label"),
-])
+@pytest.mark.parametrize(
+    "args, code",
+    [
+        pytest.param(["--user", "nobody", "--name", "x"], "USER_NOT_FOUND", id="unknown-user"),
+        pytest.param(["--user", "alice", "--name", "x", "--allow", "10.0.0.0/8"], "PREFIX_TOO_BROAD", id="too-broad"),
+        pytest.param(["--user", "alice", "--name", "x", "--allow", "010.0.0.1"], "INVALID_IP", id="leading-zero"),
+        pytest.param(["--user", "alice", "--name", "x", "--allow", "1.2.3.4/24"], "HOST_BITS_SET", id="host-bits"),
+        pytest.param(
+            ["--user", "alice", "--name", "x", "--allow", "1.2.3.4", "--allow", "1.2.3.4/32"],
+            "DUPLICATE_ENTRY",
+            id="duplicate",
+        ),
+        pytest.param(["--user", "alice", "--name", "x", "--scope", "root"], "INVALID_SCOPE", id="scope"),
+        pytest.param(["--user", "alice", "--name", "x" * 101], "max_length", id="long-name"),
+        pytest.param(["--user", "alice", "--name", "x", "--expires-in", "0"], "INVALID_EXPIRY", id="expiry"),
+        pytest.param(
+            ["--user", "alice", "--name", "x", "--allow", "1.2.3.4=" + "l" * 101], "LABEL_TOO_LONG", id="label"
+        ),
+    ],
+)
 def test_bad_input_raises_with_its_code_and_creates_nothing(user, args, code):
     with pytest.raises(CommandError, match=code):
         run(*args)
@@ -64,8 +88,13 @@ def test_exit_status_and_stderr_from_the_shell(user, tmp_path):
     from tests.servers import ROOT, database_url
 
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings", "DATABASE_URL": database_url()}
-    done = subprocess.run([sys.executable, "manage.py", "create_api_key", "--user", "nobody", "--name", "x"],
-                          cwd=ROOT, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "create_api_key", "--user", "nobody", "--name", "x"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode != 0
     assert done.stdout == ""
     assert "USER_NOT_FOUND" in done.stderr

@@ -1,4 +1,5 @@
 """The prune_usage_logs command deletes old rows in batches and shows progress."""
+
 from datetime import timedelta
 from io import StringIO
 
@@ -16,10 +17,14 @@ pytestmark = pytest.mark.django_db
 def rows():
     now = timezone.now()
     UsageLog.objects.bulk_create(
-        [UsageLog(timestamp=now - timedelta(days=100), method="GET", path="/api/v1/whoami", status_code=200)
-         for _ in range(25)]
-        + [UsageLog(timestamp=now - timedelta(days=1), method="GET", path="/api/v1/whoami", status_code=200)
-           for _ in range(5)]
+        [
+            UsageLog(timestamp=now - timedelta(days=100), method="GET", path="/api/v1/whoami", status_code=200)
+            for _ in range(25)
+        ]
+        + [
+            UsageLog(timestamp=now - timedelta(days=1), method="GET", path="/api/v1/whoami", status_code=200)
+            for _ in range(5)
+        ]
     )
 
 

@@ -2,6 +2,7 @@
 
 Prints one line per check and exits non-zero at the first that fails.
 """
+
 from __future__ import annotations
 
 import django
@@ -26,9 +27,13 @@ def expect(label: str, actual: object, wanted: object) -> None:
 call_command("check", fail_level="WARNING")
 call_command("migrate", verbosity=0)
 owner = get_user_model().objects.create_user("host-owner")
-key, secret = services.key_create(owner_id=owner.pk, name="host key", scopes=["orders:read", "keys:read"],
-                                  allowlist=validate_allowlist([{"cidr": "203.0.113.0/24"}]),
-                                  actor=services.Actor(user_id=owner.pk))
+key, secret = services.key_create(
+    owner_id=owner.pk,
+    name="host key",
+    scopes=["orders:read", "keys:read"],
+    allowlist=validate_allowlist([{"cidr": "203.0.113.0/24"}]),
+    actor=services.Actor(user_id=owner.pk),
+)
 client = APIClient(REMOTE_ADDR="203.0.113.7", HTTP_AUTHORIZATION=f"Bearer {secret}")
 expect("orders", client.get("/api/orders").status_code, 200)
 expect("keys api", client.get("/api/v1/keys").status_code, 200)

@@ -1,4 +1,5 @@
 """A host project that installs the keys app alone: no usage logs, no pages, no admin."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """The same host project with the usage-log app and its middleware added."""
+
 from __future__ import annotations
 
 from .settings_apikeys_only import *  # noqa: F403

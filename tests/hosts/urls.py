@@ -1,4 +1,5 @@
 """The host project's own API view, protected by the keys app, beside the keys API."""
+
 from __future__ import annotations
 
 from typing import Any

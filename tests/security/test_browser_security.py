@@ -1,5 +1,6 @@
 """Browser-facing protections: CSRF on every unsafe session request, cookie flags, framing,
 Content-Security-Policy, and lockout of brute-force sign-in."""
+
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -80,7 +81,7 @@ def test_pages_deny_framing_and_carry_a_strict_script_policy(db, url):
 
 def test_api_docs_load_their_start_up_script_from_a_file(db):
     body = Client().get("/api/v1/docs").content.decode()
-    assert 'src="/api/v1/docs?script=' in body or "src=\"/api/v1/docs/?script=" in body
+    assert 'src="/api/v1/docs?script=' in body or 'src="/api/v1/docs/?script=' in body
 
 
 def login(client, password, ip="192.0.2.10", username="alice"):

@@ -1,6 +1,7 @@
 """A hung shared cache (Redis paused, not stopped) is skipped for a cool-down: requests read the
 database at nearly the speed of a server without Redis, key changes are refused at once, and the
 log says so once, not once per request."""
+
 import logging
 import os
 import tempfile
@@ -99,8 +100,7 @@ def test_a_paused_redis_costs_less_than_half_the_throughput_and_logs_once(user, 
         with ExitStack() as stack:
             database_only = stack.enter_context(app_server(env={"REDIS_URL": ""}))
             port = stack.enter_context(private_redis())
-            with_redis = stack.enter_context(app_server(env={"REDIS_URL": f"redis://127.0.0.1:{port}/0"},
-                                                        stderr=log))
+            with_redis = stack.enter_context(app_server(env={"REDIS_URL": f"redis://127.0.0.1:{port}/0"}, stderr=log))
             for url in (database_only, with_redis):
                 timed_requests(url, secret, 20)  # warm; the token and the record are in Redis
             stack.callback(pause_redis(port, 60).close)

@@ -1,6 +1,7 @@
 """A shared cache restored from an older snapshot (a failover to a lagging replica) brings back an
 old token with the record made under it. It must not bring a revoked key back for long: a record
 is believed only until its revalidation deadline, and revoking again takes effect at once."""
+
 import os
 import time
 from types import SimpleNamespace
@@ -90,7 +91,8 @@ def clock(monkeypatch):
 
 
 def test_a_cached_record_is_believed_until_its_deadline_then_reread_once(
-        settings, user, make_key, shared_cache, clock, django_assert_num_queries):
+    settings, user, make_key, shared_cache, clock, django_assert_num_queries
+):
     settings.KEYFENCE_CACHE_REVALIDATE_SECONDS = 10
     key, _ = make_key(user)
     assert keycache.get_record(key.prefix).revoked_at is None  # the row, and its allowlist compiled
@@ -109,12 +111,16 @@ def test_a_cached_record_is_believed_until_its_deadline_then_reread_once(
     assert record.revoked_at is not None and record.fresh_until == pytest.approx(clock[0] + 10)
 
 
-@pytest.mark.parametrize(("token", "offset", "current"), [
-    ("t1", -1.0, True),
-    ("t2", -1.0, False),
-    ("t1", 0.0, False),
-    ("t1", 1.0, False),
-], ids=["same-token-in-time", "other-token", "at-deadline", "past-deadline"])
+@pytest.mark.parametrize(
+    ("token", "offset", "current"),
+    [
+        ("t1", -1.0, True),
+        ("t2", -1.0, False),
+        ("t1", 0.0, False),
+        ("t1", 1.0, False),
+    ],
+    ids=["same-token-in-time", "other-token", "at-deadline", "past-deadline"],
+)
 def test_the_deadline_rule(token, offset, current):
     record = SimpleNamespace(token="t1", fresh_until=100.0)
     assert keycache.is_current(record, token, 100.0 + offset) is current

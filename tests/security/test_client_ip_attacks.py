@@ -3,6 +3,7 @@
 The unit tables in tests/apikeys/test_client_ip.py cover the function itself; these tests show
 that the served application reaches the same answers end to end.
 """
+
 import http.client
 import json
 
@@ -46,30 +47,47 @@ def test_spoofed_headers_do_not_pass_the_allowlist_by_default(allowed_only_from_
     with app_server() as url:
         status, body = raw_get(url, "/api/v1/whoami", allowed_only_from_documentation_net, headers)
     assert status == 403
-    assert body["error"] == {"code": "IP_NOT_ALLOWED", "client_ip": "127.0.0.1",
-                             "message": "Requests from 127.0.0.1 are not allowed for this API key."}
+    assert body["error"] == {
+        "code": "IP_NOT_ALLOWED",
+        "client_ip": "127.0.0.1",
+        "message": "Requests from 127.0.0.1 are not allowed for this API key.",
+    }
 
 
 TRUSTED = {"TRUSTED_PROXIES": "127.0.0.0/8"}
 
 
-@pytest.mark.parametrize("headers, expected", [
-    pytest.param([("X-Forwarded-For", "203.0.113.5")], (200, "203.0.113.5"), id="trusted-peer-header-is-read"),
-    pytest.param([("X-Forwarded-For", "203.0.113.5, 198.51.100.1")], (403, "198.51.100.1"),
-                 id="spoofed-leftmost-loses-to-untrusted-hop-on-its-right"),
-    pytest.param([("X-Forwarded-For", "198.51.100.1"), ("X-Forwarded-For", "203.0.113.5")], (200, "203.0.113.5"),
-                 id="several-lines-are-joined-in-order"),
-    pytest.param([("X-Forwarded-For", "203.0.113.5:4711")], (200, "203.0.113.5"), id="port-stripped"),
-    pytest.param([("X-Forwarded-For", "[::ffff:203.0.113.5]:443")], (200, "203.0.113.5"),
-                 id="bracketed-mapped-with-port"),
-    pytest.param([("X-Forwarded-For", "junk, 203.0.113.5")], (200, "203.0.113.5"),
-                 id="junk-left-of-the-client-is-never-reached"),
-    pytest.param([("X-Forwarded-For", "203.0.113.5, junk")], (403, None), id="junk-on-the-walk-fails-closed"),
-    pytest.param([("X-Forwarded-For", "2" * 5000)], (403, None), id="oversized-header-fails-closed"),
-    pytest.param([("X-Real-IP", "203.0.113.5")], (403, None), id="trusted-peer-without-the-header-fails-closed"),
-    pytest.param([("X-Forwarded-For", "127.0.0.9, 127.0.0.8")], (403, "127.0.0.9"),
-                 id="all-hops-trusted-leftmost-wins"),
-])
+@pytest.mark.parametrize(
+    "headers, expected",
+    [
+        pytest.param([("X-Forwarded-For", "203.0.113.5")], (200, "203.0.113.5"), id="trusted-peer-header-is-read"),
+        pytest.param(
+            [("X-Forwarded-For", "203.0.113.5, 198.51.100.1")],
+            (403, "198.51.100.1"),
+            id="spoofed-leftmost-loses-to-untrusted-hop-on-its-right",
+        ),
+        pytest.param(
+            [("X-Forwarded-For", "198.51.100.1"), ("X-Forwarded-For", "203.0.113.5")],
+            (200, "203.0.113.5"),
+            id="several-lines-are-joined-in-order",
+        ),
+        pytest.param([("X-Forwarded-For", "203.0.113.5:4711")], (200, "203.0.113.5"), id="port-stripped"),
+        pytest.param(
+            [("X-Forwarded-For", "[::ffff:203.0.113.5]:443")], (200, "203.0.113.5"), id="bracketed-mapped-with-port"
+        ),
+        pytest.param(
+            [("X-Forwarded-For", "junk, 203.0.113.5")],
+            (200, "203.0.113.5"),
+            id="junk-left-of-the-client-is-never-reached",
+        ),
+        pytest.param([("X-Forwarded-For", "203.0.113.5, junk")], (403, None), id="junk-on-the-walk-fails-closed"),
+        pytest.param([("X-Forwarded-For", "2" * 5000)], (403, None), id="oversized-header-fails-closed"),
+        pytest.param([("X-Real-IP", "203.0.113.5")], (403, None), id="trusted-peer-without-the-header-fails-closed"),
+        pytest.param(
+            [("X-Forwarded-For", "127.0.0.9, 127.0.0.8")], (403, "127.0.0.9"), id="all-hops-trusted-leftmost-wins"
+        ),
+    ],
+)
 def test_trusted_proxy_walk_over_http(allowed_only_from_documentation_net, headers, expected):
     with app_server(env=TRUSTED) as url:
         status, body = raw_get(url, "/api/v1/whoami", allowed_only_from_documentation_net, headers)
@@ -80,8 +98,9 @@ def test_trusted_proxy_walk_over_http(allowed_only_from_documentation_net, heade
 def test_untrusted_peer_in_a_private_range_is_not_a_proxy(allowed_only_from_documentation_net):
     # 127.0.0.1 is private and local, yet only TRUSTED_PROXIES makes a peer a proxy.
     with app_server(env={"TRUSTED_PROXIES": "10.0.0.0/8"}) as url:
-        status, body = raw_get(url, "/api/v1/whoami", allowed_only_from_documentation_net,
-                               [("X-Forwarded-For", "203.0.113.5")])
+        status, body = raw_get(
+            url, "/api/v1/whoami", allowed_only_from_documentation_net, [("X-Forwarded-For", "203.0.113.5")]
+        )
     assert (status, body["error"]["client_ip"]) == (403, "127.0.0.1")
 
 

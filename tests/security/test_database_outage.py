@@ -1,5 +1,6 @@
 """With the database unreachable, a real app server answers 503: the JSON envelope under /api/,
 a plain page elsewhere, never a 500 and never a page that needs the database to render."""
+
 import urllib.error
 import urllib.request
 

@@ -1,5 +1,6 @@
 """Stopping gunicorn with SIGQUIT or SIGINT, like SIGTERM, lets a request in flight finish: the
 client gets its answer and the usage log has its row."""
+
 import signal
 import threading
 import time
@@ -12,9 +13,16 @@ from usagelogs.models import UsageLog
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.multiprocess]
 
 
-@pytest.mark.parametrize(("stop_signal", "log_mode"), [
-    (signal.SIGQUIT, "sync"), (signal.SIGQUIT, "batch"), (signal.SIGINT, "sync"), (signal.SIGTERM, "batch"),
-], ids=["SIGQUIT-sync", "SIGQUIT-batch", "SIGINT-sync", "SIGTERM-batch"])
+@pytest.mark.parametrize(
+    ("stop_signal", "log_mode"),
+    [
+        (signal.SIGQUIT, "sync"),
+        (signal.SIGQUIT, "batch"),
+        (signal.SIGINT, "sync"),
+        (signal.SIGTERM, "batch"),
+    ],
+    ids=["SIGQUIT-sync", "SIGQUIT-batch", "SIGINT-sync", "SIGTERM-batch"],
+)
 def test_a_request_in_flight_finishes_and_is_logged(stop_signal, log_mode, user, make_key):
     _, secret = make_key(user)
     answers: list[tuple[int, dict]] = []

@@ -4,6 +4,7 @@ Every answer is the form again with an error, a redirect or a 4xx, never a 5xx; 
 nothing: no key, entry or audit event is added, and an existing key keeps its allowlist, mode and
 secret.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,6 +62,7 @@ USE_FIELDS = {"last_used_at", "last_used_ip", "last_matched_at"}  # any authenti
 
 def key_state(key: ApiKey) -> dict[str, Any]:
     """Everything an owner configured on a key: its columns, its entries and its audit trail."""
+
     def configured(row: dict[str, Any]) -> dict[str, Any]:
         return {name: value for name, value in row.items() if name not in USE_FIELDS}
 
@@ -101,35 +103,62 @@ ROW_JUNK = [
     pytest.param(rows_data([(BIG, "")]), "INVALID_IP", id="10kb-cidr-200-error"),
     pytest.param(rows_data([("198.51.100.7", BIG)]), "LABEL_TOO_LONG", id="10kb-label-200-error"),
     pytest.param(rows_data([("198.51.100.7" + NUL, "")]), "null_characters_not_allowed", id="nul-in-cidr-200-error"),
-    pytest.param(rows_data([("198.51.100.7", "lab" + NUL)]), "null_characters_not_allowed",
-                 id="nul-in-label-200-error"),
-    pytest.param(rows_data([("\u0661\u0669\u0668.\u0665\u0661.\u0661\u0660\u0660.\u0667", "")]), "INVALID_IP",
-                 id="arabic-indic-digits-cidr-200-error"),
+    pytest.param(
+        rows_data([("198.51.100.7", "lab" + NUL)]), "null_characters_not_allowed", id="nul-in-label-200-error"
+    ),
+    pytest.param(
+        rows_data([("\u0661\u0669\u0668.\u0665\u0661.\u0661\u0660\u0660.\u0667", "")]),
+        "INVALID_IP",
+        id="arabic-indic-digits-cidr-200-error",
+    ),
     pytest.param(rows_data([("\uff11\uff19\uff18.51.100.7", "")]), "INVALID_IP", id="fullwidth-digits-cidr-200-error"),
     pytest.param(rows_data([("198.51.100.7\u200b", "")]), "INVALID_IP", id="zero-width-space-cidr-200-error"),
-    pytest.param(rows_data([("198.51.100.0/24", "a"), ("192.0.2.1, 192.0.2.2", "")]), "INVALID_IP",
-                 id="two-values-in-one-row-200-error"),
+    pytest.param(
+        rows_data([("198.51.100.0/24", "a"), ("192.0.2.1, 192.0.2.2", "")]),
+        "INVALID_IP",
+        id="two-values-in-one-row-200-error",
+    ),
     pytest.param(rows_data([("10.0.0.0/8", "")]), "PREFIX_TOO_BROAD", id="too-broad-v4-200-error"),
     pytest.param(rows_data([("::/0", "")]), "PREFIX_TOO_BROAD", id="too-broad-v6-200-error"),
     pytest.param(rows_data([("::ffff:10.0.0.0/104", "")]), "PREFIX_TOO_BROAD", id="too-broad-mapped-200-error"),
     pytest.param(rows_data([("198.51.100.7/24", "")]), "HOST_BITS_SET", id="host-bits-200-error"),
-    pytest.param(rows_data([("198.51.100.7", "a"), ("198.51.100.7/32", "b")]), "DUPLICATE_ENTRY",
-                 id="duplicate-rows-200-error"),
-    pytest.param(rows_data([(f"198.51.100.{n}", "") for n in range(21)]), "text:at most 20 allowlist entries",
-                 id="21-rows-200-error"),
-    pytest.param(rows_data([(f"198.51.100.{n}", "") for n in range(60)]), "text:at most 20 allowlist entries",
-                 id="60-rows-200-error"),
+    pytest.param(
+        rows_data([("198.51.100.7", "a"), ("198.51.100.7/32", "b")]), "DUPLICATE_ENTRY", id="duplicate-rows-200-error"
+    ),
+    pytest.param(
+        rows_data([(f"198.51.100.{n}", "") for n in range(21)]),
+        "text:at most 20 allowlist entries",
+        id="21-rows-200-error",
+    ),
+    pytest.param(
+        rows_data([(f"198.51.100.{n}", "") for n in range(60)]),
+        "text:at most 20 allowlist entries",
+        id="60-rows-200-error",
+    ),
     pytest.param(rows_data(GOOD_ROWS, total=10_000), "too_many_forms", id="total-forms-10000-200-error"),
-    pytest.param({**rows_data(GOOD_ROWS), "entries-TOTAL_FORMS": "abc"}, "missing_management_form",
-                 id="total-forms-non-numeric-200-error"),
-    pytest.param({**rows_data(GOOD_ROWS), "entries-TOTAL_FORMS": "9" * 10_240}, "missing_management_form",
-                 id="total-forms-10kb-digits-200-error"),
-    pytest.param({**rows_data(GOOD_ROWS), "entries-TOTAL_FORMS": "1.5"}, "missing_management_form",
-                 id="total-forms-fraction-200-error"),
-    pytest.param({**rows_data(GOOD_ROWS), "entries-TOTAL_FORMS": NUL}, "missing_management_form",
-                 id="total-forms-nul-200-error"),
-    pytest.param({**rows_data(GOOD_ROWS), "entries-TOTAL_FORMS": DROP, "entries-INITIAL_FORMS": DROP},
-                 "missing_management_form", id="missing-management-form-200-error"),
+    pytest.param(
+        {**rows_data(GOOD_ROWS), "entries-TOTAL_FORMS": "abc"},
+        "missing_management_form",
+        id="total-forms-non-numeric-200-error",
+    ),
+    pytest.param(
+        {**rows_data(GOOD_ROWS), "entries-TOTAL_FORMS": "9" * 10_240},
+        "missing_management_form",
+        id="total-forms-10kb-digits-200-error",
+    ),
+    pytest.param(
+        {**rows_data(GOOD_ROWS), "entries-TOTAL_FORMS": "1.5"},
+        "missing_management_form",
+        id="total-forms-fraction-200-error",
+    ),
+    pytest.param(
+        {**rows_data(GOOD_ROWS), "entries-TOTAL_FORMS": NUL}, "missing_management_form", id="total-forms-nul-200-error"
+    ),
+    pytest.param(
+        {**rows_data(GOOD_ROWS), "entries-TOTAL_FORMS": DROP, "entries-INITIAL_FORMS": DROP},
+        "missing_management_form",
+        id="missing-management-form-200-error",
+    ),
     pytest.param(rows_data(GOOD_ROWS, total=-1), "INVALID_FORM", id="total-forms-negative-200-error"),
 ]
 
@@ -167,9 +196,17 @@ def _error_codes(context: Any) -> set[str]:
 # Create API Key
 # ---------------------------------------------------------------------------------------------
 
+
 def create_base(nonce: str) -> dict[str, Any]:
-    return {"name": "Deploy bot", "description": "Ships builds", "scopes": ["keys:read", "logs:read"],
-            "allowlist_mode": "enforce", "expires_in": "", "nonce": nonce, **rows_data(GOOD_ROWS)}
+    return {
+        "name": "Deploy bot",
+        "description": "Ships builds",
+        "scopes": ["keys:read", "logs:read"],
+        "allowlist_mode": "enforce",
+        "expires_in": "",
+        "nonce": nonce,
+        **rows_data(GOOD_ROWS),
+    }
 
 
 CREATE_FIELD_JUNK = [
@@ -195,8 +232,9 @@ CREATE_FIELD_JUNK = [
 
 
 @pytest.mark.parametrize(("overrides", "code"), CREATE_FIELD_JUNK + ROW_JUNK)
-def test_create_with_junk_rerenders_with_an_error_and_stores_nothing(signed_in: Client, overrides: dict[str, Any],
-                                                                    code: str) -> None:
+def test_create_with_junk_rerenders_with_an_error_and_stores_nothing(
+    signed_in: Client, overrides: dict[str, Any], code: str
+) -> None:
     nonce = nonce_from(signed_in, NEW)
     before = counts()
     base = create_base(nonce)
@@ -224,15 +262,21 @@ def test_create_with_good_input_stores_the_key(signed_in: Client) -> None:
     assert response.status_code == 200
     assert "It will not be shown again" in response.content.decode()
     key = ApiKey.objects.get(name="Deploy bot")
-    assert sorted(key.entries.values_list("cidr", "label")) == [("192.0.2.7/32", "CI"),
-                                                                ("198.51.100.0/24", "New office")]
+    assert sorted(key.entries.values_list("cidr", "label")) == [
+        ("192.0.2.7/32", "CI"),
+        ("198.51.100.0/24", "New office"),
+    ]
     assert counts()[:2] == (before[0] + 1, before[1] + 2)
 
 
 def test_create_with_non_ascii_text_stores_it_unchanged(signed_in: Client) -> None:
     name, description, label = "Clé 🔑 ключ 鍵", "Déploiement — 日本語 ✓", "Büro Zürich 東京"
-    data = {**create_base(nonce_from(signed_in, NEW)), "name": name, "description": description,
-            **rows_data([("198.51.100.0/24", label)])}
+    data = {
+        **create_base(nonce_from(signed_in, NEW)),
+        "name": name,
+        "description": description,
+        **rows_data([("198.51.100.0/24", label)]),
+    }
     response = signed_in.post(NEW, data)
     assert response.status_code == 200
     key = ApiKey.objects.get(name=name)
@@ -240,12 +284,15 @@ def test_create_with_non_ascii_text_stores_it_unchanged(signed_in: Client) -> No
     assert list(key.entries.values_list("label", flat=True)) == [label]
 
 
-@pytest.mark.parametrize("nonce", [
-    pytest.param("", id="empty-nonce-302"),
-    pytest.param(DROP, id="missing-nonce-302"),
-    pytest.param(BIG, id="10kb-nonce-302"),
-    pytest.param(NUL, id="nul-nonce-302"),
-])
+@pytest.mark.parametrize(
+    "nonce",
+    [
+        pytest.param("", id="empty-nonce-302"),
+        pytest.param(DROP, id="missing-nonce-302"),
+        pytest.param(BIG, id="10kb-nonce-302"),
+        pytest.param(NUL, id="nul-nonce-302"),
+    ],
+)
 def test_create_without_an_issued_nonce_redirects_and_stores_nothing(signed_in: Client, nonce: Any) -> None:
     nonce_from(signed_in, NEW)
     before = counts()
@@ -281,6 +328,7 @@ def test_create_row_button_junk_rerenders_and_stores_nothing(signed_in: Client, 
 # The IP Allowlist editor
 # ---------------------------------------------------------------------------------------------
 
+
 def editor_url(key: ApiKey) -> str:
     return f"/settings/developer/keys/{key.pk}/allowlist/"
 
@@ -302,7 +350,8 @@ EDITOR_FIELD_JUNK = [
 
 @pytest.mark.parametrize(("overrides", "code"), EDITOR_FIELD_JUNK + ROW_JUNK)
 def test_allowlist_editor_junk_rerenders_with_an_error_and_changes_nothing(
-        signed_in: Client, existing: ApiKey, overrides: dict[str, Any], code: str) -> None:
+    signed_in: Client, existing: ApiKey, overrides: dict[str, Any], code: str
+) -> None:
     before, state = counts(), key_state(existing)
     base = editor_base()
     if any(name.startswith("entries-") for name in overrides):
@@ -328,13 +377,16 @@ def test_allowlist_editor_with_good_input_saves(signed_in: Client, existing: Api
     assert response.status_code == 302
     existing.refresh_from_db()
     assert existing.allowlist_mode == "report"
-    assert sorted(existing.entries.values_list("cidr", "label")) == [("192.0.2.7/32", "CI"),
-                                                                     ("198.51.100.0/24", "New office")]
+    assert sorted(existing.entries.values_list("cidr", "label")) == [
+        ("192.0.2.7/32", "CI"),
+        ("198.51.100.0/24", "New office"),
+    ]
 
 
 @pytest.mark.parametrize("action", ROW_ACTION_JUNK)
-def test_allowlist_row_button_junk_rerenders_and_changes_nothing(signed_in: Client, existing: ApiKey,
-                                                                 action: str) -> None:
+def test_allowlist_row_button_junk_rerenders_and_changes_nothing(
+    signed_in: Client, existing: ApiKey, action: str
+) -> None:
     before, state = counts(), key_state(existing)
     response = signed_in.post(editor_url(existing), {**editor_base(), "row_action": action})
     assert_no_server_error(response)
@@ -347,6 +399,7 @@ def test_allowlist_row_button_junk_rerenders_and_changes_nothing(signed_in: Clie
 # Roll and revoke
 # ---------------------------------------------------------------------------------------------
 
+
 def roll_url(key: ApiKey) -> str:
     return f"/settings/developer/keys/{key.pk}/roll/"
 
@@ -355,24 +408,28 @@ def revoke_url(key: ApiKey) -> str:
     return f"/settings/developer/keys/{key.pk}/revoke/"
 
 
-@pytest.mark.parametrize("grace", [
-    pytest.param("-1", id="negative-200-error"),
-    pytest.param("-604800", id="minus-7-days-200-error"),
-    pytest.param("604801", id="over-7-days-200-error"),
-    pytest.param("99999999999999999999999999", id="huge-200-error"),
-    pytest.param("9" * 10_240, id="10kb-digits-200-error"),
-    pytest.param(BIG, id="10kb-text-200-error"),
-    pytest.param("an hour", id="text-200-error"),
-    pytest.param("3600.0", id="fraction-200-error"),
-    pytest.param("1e3", id="exponent-200-error"),
-    pytest.param("0x10", id="hex-200-error"),
-    pytest.param("\u0663\u0666\u0660\u0660", id="arabic-indic-digits-200-error"),
-    pytest.param("3600" + NUL, id="nul-200-error"),
-    pytest.param("", id="empty-200-error"),
-    pytest.param(DROP, id="missing-200-error"),
-])
-def test_roll_with_junk_grace_rerenders_with_an_error_and_keeps_the_secret(signed_in: Client, existing: ApiKey,
-                                                                            grace: Any) -> None:
+@pytest.mark.parametrize(
+    "grace",
+    [
+        pytest.param("-1", id="negative-200-error"),
+        pytest.param("-604800", id="minus-7-days-200-error"),
+        pytest.param("604801", id="over-7-days-200-error"),
+        pytest.param("99999999999999999999999999", id="huge-200-error"),
+        pytest.param("9" * 10_240, id="10kb-digits-200-error"),
+        pytest.param(BIG, id="10kb-text-200-error"),
+        pytest.param("an hour", id="text-200-error"),
+        pytest.param("3600.0", id="fraction-200-error"),
+        pytest.param("1e3", id="exponent-200-error"),
+        pytest.param("0x10", id="hex-200-error"),
+        pytest.param("\u0663\u0666\u0660\u0660", id="arabic-indic-digits-200-error"),
+        pytest.param("3600" + NUL, id="nul-200-error"),
+        pytest.param("", id="empty-200-error"),
+        pytest.param(DROP, id="missing-200-error"),
+    ],
+)
+def test_roll_with_junk_grace_rerenders_with_an_error_and_keeps_the_secret(
+    signed_in: Client, existing: ApiKey, grace: Any
+) -> None:
     nonce = nonce_from(signed_in, roll_url(existing))
     before, state = counts(), key_state(existing)
     response = signed_in.post(roll_url(existing), merged({"nonce": nonce}, {"grace_seconds": grace}))
@@ -385,13 +442,17 @@ def test_roll_with_junk_grace_rerenders_with_an_error_and_keeps_the_secret(signe
     assert key_state(existing) == state
 
 
-@pytest.mark.parametrize("nonce", [
-    pytest.param("", id="empty-nonce-302"),
-    pytest.param(DROP, id="missing-nonce-302"),
-    pytest.param(BIG, id="10kb-nonce-302"),
-])
-def test_roll_without_an_issued_nonce_redirects_and_keeps_the_secret(signed_in: Client, existing: ApiKey,
-                                                                      nonce: Any) -> None:
+@pytest.mark.parametrize(
+    "nonce",
+    [
+        pytest.param("", id="empty-nonce-302"),
+        pytest.param(DROP, id="missing-nonce-302"),
+        pytest.param(BIG, id="10kb-nonce-302"),
+    ],
+)
+def test_roll_without_an_issued_nonce_redirects_and_keeps_the_secret(
+    signed_in: Client, existing: ApiKey, nonce: Any
+) -> None:
     nonce_from(signed_in, roll_url(existing))
     state = key_state(existing)
     response = signed_in.post(roll_url(existing), merged({"grace_seconds": "3600"}, {"nonce": nonce}))
@@ -418,11 +479,14 @@ def test_roll_of_a_revoked_key_redirects_and_changes_nothing(signed_in: Client, 
     assert counts() == before and key_state(existing) == state
 
 
-@pytest.mark.parametrize("body", [
-    pytest.param({}, id="empty-302"),
-    pytest.param({"confirm": BIG, "junk": NUL, "grace_seconds": "-1"}, id="10kb-and-nul-fields-302"),
-    pytest.param({f"field{n}": "x" for n in range(300)}, id="300-fields-302"),
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({}, id="empty-302"),
+        pytest.param({"confirm": BIG, "junk": NUL, "grace_seconds": "-1"}, id="10kb-and-nul-fields-302"),
+        pytest.param({f"field{n}": "x" for n in range(300)}, id="300-fields-302"),
+    ],
+)
 def test_revoke_ignores_junk_fields_and_revokes_once(signed_in: Client, existing: ApiKey, body: dict[str, str]) -> None:
     response = signed_in.post(revoke_url(existing), body)
     assert response.status_code == 302
@@ -443,8 +507,9 @@ def test_revoke_with_too_many_fields_from_a_browser_is_refused_whole(user: Any, 
     browser = Client(enforce_csrf_checks=True, raise_request_exception=False)
     browser.force_login(user)
     browser.get(revoke_url(existing))
-    response = browser.post(revoke_url(existing), {**TOO_MANY_FIELDS,
-                                                   "csrfmiddlewaretoken": browser.cookies["csrftoken"].value})
+    response = browser.post(
+        revoke_url(existing), {**TOO_MANY_FIELDS, "csrfmiddlewaretoken": browser.cookies["csrftoken"].value}
+    )
     assert response.status_code == 400
     existing.refresh_from_db()
     assert existing.revoked_at is None and existing.events.count() == 1
@@ -459,14 +524,18 @@ def test_revoke_with_too_many_fields_and_no_csrf_check_revokes_once(signed_in: C
 
 
 @pytest.mark.parametrize("page_name", ["allowlist", "roll", "revoke"])
-@pytest.mark.parametrize("key_id", [
-    pytest.param("not-a-uuid", id="text-404"),
-    pytest.param("00000000-0000-0000-0000-000000000000", id="unknown-uuid-404"),
-    pytest.param("x" * 2_000, id="2kb-id-404"),
-    pytest.param("%00", id="nul-404"),
-])
-def test_malformed_key_ids_in_page_urls_are_404(signed_in: Client, existing: ApiKey, page_name: str,
-                                                key_id: str) -> None:
+@pytest.mark.parametrize(
+    "key_id",
+    [
+        pytest.param("not-a-uuid", id="text-404"),
+        pytest.param("00000000-0000-0000-0000-000000000000", id="unknown-uuid-404"),
+        pytest.param("x" * 2_000, id="2kb-id-404"),
+        pytest.param("%00", id="nul-404"),
+    ],
+)
+def test_malformed_key_ids_in_page_urls_are_404(
+    signed_in: Client, existing: ApiKey, page_name: str, key_id: str
+) -> None:
     before, state = counts(), key_state(existing)
     for method in ("get", "post"):
         response = getattr(signed_in, method)(f"/settings/developer/keys/{key_id}/{page_name}/")
@@ -488,15 +557,19 @@ def test_other_methods_on_the_forms_are_405(signed_in: Client, existing: ApiKey,
 # Sign in
 # ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("username", "password"), [
-    pytest.param(BIG, PASSWORD, id="10kb-username-200"),
-    pytest.param("alice", BIG, id="10kb-password-200"),
-    pytest.param(BIG, BIG, id="10kb-both-200"),
-    pytest.param("alice" + NUL, PASSWORD, id="nul-in-username-200"),
-    pytest.param("alice", PASSWORD + NUL, id="nul-in-password-200"),
-    pytest.param("ålîcé 🔑", "pässwörd 鍵", id="non-ascii-200"),
-    pytest.param("", "", id="empty-200"),
-])
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        pytest.param(BIG, PASSWORD, id="10kb-username-200"),
+        pytest.param("alice", BIG, id="10kb-password-200"),
+        pytest.param(BIG, BIG, id="10kb-both-200"),
+        pytest.param("alice" + NUL, PASSWORD, id="nul-in-username-200"),
+        pytest.param("alice", PASSWORD + NUL, id="nul-in-password-200"),
+        pytest.param("ålîcé 🔑", "pässwörd 鍵", id="non-ascii-200"),
+        pytest.param("", "", id="empty-200"),
+    ],
+)
 def test_sign_in_with_junk_rerenders_the_form_and_signs_nobody_in(user: Any, username: str, password: str) -> None:
     client = Client(raise_request_exception=False)
     response = client.post(LOGIN, {"username": username, "password": password})
@@ -517,13 +590,16 @@ def test_sign_in_without_a_field_rerenders_the_form(user: Any, field: str) -> No
     assert "_auth_user_id" not in client.session
 
 
-@pytest.mark.parametrize("next_url", [
-    pytest.param("https://evil.example/", id="absolute-offsite"),
-    pytest.param("//evil.example/", id="scheme-relative-offsite"),
-    pytest.param("/\\evil.example/", id="backslash-offsite"),
-    pytest.param(BIG, id="10kb"),
-    pytest.param(NUL, id="nul"),
-])
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        pytest.param("https://evil.example/", id="absolute-offsite"),
+        pytest.param("//evil.example/", id="scheme-relative-offsite"),
+        pytest.param("/\\evil.example/", id="backslash-offsite"),
+        pytest.param(BIG, id="10kb"),
+        pytest.param(NUL, id="nul"),
+    ],
+)
 def test_sign_in_with_a_junk_next_lands_on_the_site(user: Any, next_url: str) -> None:
     client = Client(raise_request_exception=False)
     response = client.post(LOGIN, {"username": "alice", "password": PASSWORD, "next": next_url})
@@ -535,6 +611,7 @@ def test_sign_in_with_a_junk_next_lands_on_the_site(user: Any, next_url: str) ->
 # ---------------------------------------------------------------------------------------------
 # The API Usage Logs page
 # ---------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def logged(user: Any, existing: ApiKey) -> ApiKey:
@@ -573,8 +650,9 @@ FILTER_JUNK = [
 
 
 @pytest.mark.parametrize("query", FILTER_JUNK)
-def test_logs_page_with_a_junk_filter_shows_the_error_and_no_rows(signed_in: Client, logged: ApiKey,
-                                                                  query: str) -> None:
+def test_logs_page_with_a_junk_filter_shows_the_error_and_no_rows(
+    signed_in: Client, logged: ApiKey, query: str
+) -> None:
     before = counts()
     response = signed_in.get(f"{LOGS}?{query}")
     assert_no_server_error(response)
@@ -620,9 +698,20 @@ def test_logs_page_with_a_junk_cursor_falls_back_to_the_newest_rows(signed_in: C
 
 
 def test_logs_page_with_every_field_oversized_at_once(signed_in: Client, logged: ApiKey) -> None:
-    names = ["api_key", "method", "status_code", "decision", "blocked", "client_ip", "since", "until", "before",
-             "after", "unknown"]
-    response = signed_in.get(LOGS, {name: BIG for name in names})
+    names = [
+        "api_key",
+        "method",
+        "status_code",
+        "decision",
+        "blocked",
+        "client_ip",
+        "since",
+        "until",
+        "before",
+        "after",
+        "unknown",
+    ]
+    response = signed_in.get(LOGS, dict.fromkeys(names, BIG))
     assert response.status_code == 200
     assert 'data-log-id="' not in response.content.decode()
 
@@ -630,6 +719,7 @@ def test_logs_page_with_every_field_oversized_at_once(signed_in: Client, logged:
 # ---------------------------------------------------------------------------------------------
 # The API: a body over DATA_UPLOAD_MAX_MEMORY_SIZE
 # ---------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def writer(user: Any, existing: ApiKey) -> APIClient:
@@ -651,14 +741,18 @@ def oversized(settings: Any, shape: str) -> str:
     return payload
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    pytest.param("PUT", "/api/v1/keys/{key}/allowlist", id="PUT-allowlist-4xx"),
-    pytest.param("POST", "/api/v1/keys/{key}/allowlist", id="POST-allowlist-4xx"),
-    pytest.param("PATCH", "/api/v1/keys/{key}/allowlist/{entry}", id="PATCH-entry-4xx"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        pytest.param("PUT", "/api/v1/keys/{key}/allowlist", id="PUT-allowlist-4xx"),
+        pytest.param("POST", "/api/v1/keys/{key}/allowlist", id="POST-allowlist-4xx"),
+        pytest.param("PATCH", "/api/v1/keys/{key}/allowlist/{entry}", id="PATCH-entry-4xx"),
+    ],
+)
 @pytest.mark.parametrize("shape", ["one-huge-label", "many-entries"])
 def test_api_body_over_the_upload_limit_is_a_4xx_envelope_and_changes_nothing(
-        writer: APIClient, existing: ApiKey, settings: Any, method: str, path: str, shape: str) -> None:
+    writer: APIClient, existing: ApiKey, settings: Any, method: str, path: str, shape: str
+) -> None:
     before, state = counts(), key_state(existing)
     url = path.format(key=existing.pk, entry=existing.entries.first().pk)
     response = writer.generic(method, url, oversized(settings, shape), content_type="application/json")
@@ -673,7 +767,8 @@ def test_api_body_over_the_upload_limit_is_a_4xx_envelope_and_changes_nothing(
 def test_api_body_just_under_the_upload_limit_is_read(writer: APIClient, existing: ApiKey, settings: Any) -> None:
     """The control: a body the same shape but under the limit is parsed and validated."""
     label = "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 2)
-    response = writer.put(f"/api/v1/keys/{existing.pk}/allowlist",
-                          {"entries": [{"cidr": "203.0.113.5", "label": label}]}, format="json")
+    response = writer.put(
+        f"/api/v1/keys/{existing.pk}/allowlist", {"entries": [{"cidr": "203.0.113.5", "label": label}]}, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["error"]["fields"]["entries.0.label"][0]["code"] == "LABEL_TOO_LONG"

@@ -5,6 +5,7 @@ other owner's rows, and filtering by the other owner's key reveals none of them.
 User A ("me") holds a key with every scope and a browser session. User B ("them") owns a key with
 one allowlist entry, an audit trail and usage logs from IP addresses that only B's traffic used.
 """
+
 from __future__ import annotations
 
 import csv
@@ -96,14 +97,18 @@ TAKEOVER = {"cidr": "192.0.2.66", "label": "pwned"}
 
 API_CELLS = [
     pytest.param("get", "/api/v1/keys/{key}", None, id="GET keys/B"),
-    pytest.param("patch", "/api/v1/keys/{key}",
-                 {"name": "pwned", "description": "pwned", "scopes": ["keys:read"], "allowlist_mode": "report"},
-                 id="PATCH keys/B"),
+    pytest.param(
+        "patch",
+        "/api/v1/keys/{key}",
+        {"name": "pwned", "description": "pwned", "scopes": ["keys:read"], "allowlist_mode": "report"},
+        id="PATCH keys/B",
+    ),
     pytest.param("delete", "/api/v1/keys/{key}", None, id="DELETE keys/B"),
     pytest.param("post", "/api/v1/keys/{key}/roll", {"grace_seconds": 3600}, id="POST keys/B/roll"),
     pytest.param("get", "/api/v1/keys/{key}/allowlist", None, id="GET keys/B/allowlist"),
-    pytest.param("put", "/api/v1/keys/{key}/allowlist", {"entries": [TAKEOVER], "mode": "report"},
-                 id="PUT keys/B/allowlist"),
+    pytest.param(
+        "put", "/api/v1/keys/{key}/allowlist", {"entries": [TAKEOVER], "mode": "report"}, id="PUT keys/B/allowlist"
+    ),
     pytest.param("post", "/api/v1/keys/{key}/allowlist", TAKEOVER, id="POST keys/B/allowlist"),
     pytest.param("patch", "/api/v1/keys/{key}/allowlist/{entry}", TAKEOVER, id="PATCH keys/B/allowlist/B-entry"),
     pytest.param("delete", "/api/v1/keys/{key}/allowlist/{entry}", None, id="DELETE keys/B/allowlist/B-entry"),
@@ -151,8 +156,9 @@ def test_api_cell_is_404_and_changes_nothing(world: World, auth: str, method: st
 
 @pytest.mark.parametrize("spelling", ["upper-case", "no-dashes"])
 @pytest.mark.parametrize(("method", "template", "body"), API_CELLS)
-def test_api_cell_with_another_spelling_of_the_id_is_404(world: World, spelling: str, method: str, template: str,
-                                                          body: Any) -> None:
+def test_api_cell_with_another_spelling_of_the_id_is_404(
+    world: World, spelling: str, method: str, template: str, body: Any
+) -> None:
     before = snapshot(world.theirs)
     url = fill(template, world, key=world.theirs, entry=world.their_entry, spell=SPELLINGS[spelling])
     response = getattr(api_client(world, "key"), method)(url, body, format="json")
@@ -176,13 +182,21 @@ def test_api_cell_works_on_my_own_key(world: World, method: str, template: str, 
 
 # The row names an entry the request itself has just deleted; that must not cost the row.
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(("method", "template", "body"), [
-    pytest.param("put", "/api/v1/keys/{key}/allowlist", {"entries": [{"cidr": "192.0.2.0/25"}]},
-                 id="PUT allowlist without the matching entry"),
-    pytest.param("delete", "/api/v1/keys/{key}/allowlist/{entry}", None, id="DELETE the matching entry"),
-])
+@pytest.mark.parametrize(
+    ("method", "template", "body"),
+    [
+        pytest.param(
+            "put",
+            "/api/v1/keys/{key}/allowlist",
+            {"entries": [{"cidr": "192.0.2.0/25"}]},
+            id="PUT allowlist without the matching entry",
+        ),
+        pytest.param("delete", "/api/v1/keys/{key}/allowlist/{entry}", None, id="DELETE the matching entry"),
+    ],
+)
 def test_a_request_that_removes_its_own_matching_entry_is_still_logged(
-        user: Any, make_key: Any, method: str, template: str, body: Any) -> None:
+    user: Any, make_key: Any, method: str, template: str, body: Any
+) -> None:
     key, secret = make_key(user, name=MY_NAME, allow=[("192.0.2.0/24", "alpha office")])
     url = template.format(key=key.pk, entry=key.entries.get().pk)
     response = getattr(key_client(secret, MY_IP), method)(url, body, format="json")
@@ -196,14 +210,20 @@ def test_a_request_that_removes_its_own_matching_entry_is_still_logged(
 # ---------------------------------------------------------------------------------------------
 
 NONCE = "<nonce>"
-EDITOR_POST = {"entries-TOTAL_FORMS": "1", "entries-INITIAL_FORMS": "0", "entries-0-cidr": "192.0.2.66",
-               "entries-0-label": "pwned", "mode": "report"}
+EDITOR_POST = {
+    "entries-TOTAL_FORMS": "1",
+    "entries-INITIAL_FORMS": "0",
+    "entries-0-cidr": "192.0.2.66",
+    "entries-0-label": "pwned",
+    "mode": "report",
+}
 
 PAGE_CELLS = [
     pytest.param("get", "allowlist", None, id="GET allowlist page of B"),
     pytest.param("post", "allowlist", EDITOR_POST, id="POST allowlist page of B (save)"),
-    pytest.param("post", "allowlist", {**EDITOR_POST, "row_action": "add:192.0.2.67"},
-                 id="POST allowlist page of B (row button)"),
+    pytest.param(
+        "post", "allowlist", {**EDITOR_POST, "row_action": "add:192.0.2.67"}, id="POST allowlist page of B (row button)"
+    ),
     pytest.param("get", "roll", None, id="GET roll page of B"),
     pytest.param("post", "roll", {"grace_seconds": "3600", "nonce": NONCE}, id="POST roll page of B"),
     pytest.param("get", "revoke", None, id="GET revoke page of B"),
@@ -253,8 +273,9 @@ def test_the_whole_matrix_in_one_go_leaves_the_other_owner_untouched(world: Worl
         client = api_client(world, auth)
         for cell in API_CELLS:
             method, template, body = cell.values
-            response = getattr(client, method)(fill(template, world, key=world.theirs, entry=world.their_entry),
-                                               body, format="json")
+            response = getattr(client, method)(
+                fill(template, world, key=world.theirs, entry=world.their_entry), body, format="json"
+            )
             assert response.status_code == 404, (auth, cell.id)
     client, nonce = browser(world)
     for cell in PAGE_CELLS:
@@ -271,6 +292,7 @@ def test_the_whole_matrix_in_one_go_leaves_the_other_owner_untouched(world: Worl
 # Lists, pages and CSVs
 # ---------------------------------------------------------------------------------------------
 
+
 def their_traces(world: World) -> list[str]:
     return [THEIR_NAME, world.theirs.prefix, str(world.theirs.pk), THEIR_ONLY_IP, THEIR_ENTRY_IP, UNOWNED_IP]
 
@@ -282,29 +304,37 @@ def _csv_text(response: Any) -> str:
 def _read(world: World, source: str, query: str = "") -> tuple[Any, str]:
     if source.startswith("api"):
         client = key_client(world.my_secret, MY_IP)
-        path = {"api-keys": "/api/v1/keys", "api-logs": "/api/v1/usage-logs",
-                "api-csv": "/api/v1/usage-logs/export"}[source]
+        path = {"api-keys": "/api/v1/keys", "api-logs": "/api/v1/usage-logs", "api-csv": "/api/v1/usage-logs/export"}[
+            source
+        ]
         response = client.get(path + query)
         text = _csv_text(response) if response.streaming else response.content.decode()
         return response, text
     client = Client()
     client.force_login(world.me)
-    path = {"developer-page": "/settings/developer/", "logs-page": "/settings/developer/logs/",
-            "my-allowlist-page": f"{PAGE_KEYS}/{world.mine.pk}/allowlist/"}[source]
+    path = {
+        "developer-page": "/settings/developer/",
+        "logs-page": "/settings/developer/logs/",
+        "my-allowlist-page": f"{PAGE_KEYS}/{world.mine.pk}/allowlist/",
+    }[source]
     response = client.get(path + query)
     return response, response.content.decode()
 
 
-@pytest.mark.parametrize(("source", "mine_shown"), [
-    pytest.param("api-keys", [MY_NAME, MY_IP], id="GET /api/v1/keys holds only A's keys"),
-    pytest.param("api-logs", [MY_NAME, MY_IP], id="GET /api/v1/usage-logs holds only A's rows"),
-    pytest.param("api-csv", [MY_NAME, MY_IP], id="GET /api/v1/usage-logs/export holds only A's rows"),
-    pytest.param("developer-page", [MY_NAME, MY_IP], id="developer page shows only A's keys"),
-    pytest.param("logs-page", [MY_NAME, MY_IP], id="logs page shows only A's rows"),
-    pytest.param("my-allowlist-page", [MY_NAME], id="A's allowlist page shows nothing of B"),
-])
-def test_lists_pages_and_csv_hold_none_of_the_other_owners_rows(world: World, source: str,
-                                                                 mine_shown: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("source", "mine_shown"),
+    [
+        pytest.param("api-keys", [MY_NAME, MY_IP], id="GET /api/v1/keys holds only A's keys"),
+        pytest.param("api-logs", [MY_NAME, MY_IP], id="GET /api/v1/usage-logs holds only A's rows"),
+        pytest.param("api-csv", [MY_NAME, MY_IP], id="GET /api/v1/usage-logs/export holds only A's rows"),
+        pytest.param("developer-page", [MY_NAME, MY_IP], id="developer page shows only A's keys"),
+        pytest.param("logs-page", [MY_NAME, MY_IP], id="logs page shows only A's rows"),
+        pytest.param("my-allowlist-page", [MY_NAME], id="A's allowlist page shows nothing of B"),
+    ],
+)
+def test_lists_pages_and_csv_hold_none_of_the_other_owners_rows(
+    world: World, source: str, mine_shown: list[str]
+) -> None:
     response, text = _read(world, source)
     assert response.status_code == 200
     for trace in mine_shown:
@@ -315,7 +345,7 @@ def test_lists_pages_and_csv_hold_none_of_the_other_owners_rows(world: World, so
 
 
 def test_the_csv_rows_are_all_my_own(world: World) -> None:
-    response, text = _read(world, "api-csv")
+    _response, text = _read(world, "api-csv")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert rows
     assert {row["key_prefix"] for row in rows} == {world.mine.prefix}
@@ -325,8 +355,11 @@ def test_the_csv_rows_are_all_my_own(world: World) -> None:
 @pytest.mark.parametrize("source", ["api-logs", "api-csv", "logs-page"])
 @pytest.mark.parametrize("param", ["api_key", "client_ip-their-only-ip", "client_ip-their-entry-ip"])
 def test_filtering_my_logs_by_their_key_or_ip_reveals_nothing(world: World, source: str, param: str) -> None:
-    value = {"api_key": str(world.theirs.pk), "client_ip-their-only-ip": THEIR_ONLY_IP,
-             "client_ip-their-entry-ip": THEIR_ENTRY_IP}[param]
+    value = {
+        "api_key": str(world.theirs.pk),
+        "client_ip-their-only-ip": THEIR_ONLY_IP,
+        "client_ip-their-entry-ip": THEIR_ENTRY_IP,
+    }[param]
     query = f"?{param.split('-')[0]}={value}"
     response, text = _read(world, source, query)
     assert response.status_code in (200, 400), text[:500]

@@ -1,4 +1,5 @@
 """Property tests: the allowlist parser and matcher agree with ``ipaddress`` and fail only cleanly."""
+
 import ipaddress
 
 import pytest
@@ -34,10 +35,16 @@ modest = settings(max_examples=250, deadline=None)
 
 v4_addresses = st.integers(0, MAX_V4).map(ipaddress.IPv4Address)
 v6_addresses = st.integers(0, MAX_V6).map(ipaddress.IPv6Address)
-v4_networks = st.builds(lambda value, prefix: ipaddress.IPv4Network((value, prefix), strict=False),
-                        st.integers(0, MAX_V4), st.integers(9, 32))
-v6_networks = st.builds(lambda value, prefix: ipaddress.IPv6Network((value, prefix), strict=False),
-                        st.integers(0, MAX_V6), st.integers(33, 128))
+v4_networks = st.builds(
+    lambda value, prefix: ipaddress.IPv4Network((value, prefix), strict=False),
+    st.integers(0, MAX_V4),
+    st.integers(9, 32),
+)
+v6_networks = st.builds(
+    lambda value, prefix: ipaddress.IPv6Network((value, prefix), strict=False),
+    st.integers(0, MAX_V6),
+    st.integers(33, 128),
+)
 
 
 def mapped_text(network):
@@ -98,20 +105,26 @@ def mutated(draw):
         if operation == "insert":
             text = text[:position] + char + text[position:]
         elif operation == "delete":
-            text = text[:position] + text[position + 1:]
+            text = text[:position] + text[position + 1 :]
         else:
-            text = text[:position] + char + text[position + 1:]
+            text = text[:position] + char + text[position + 1 :]
     return text
 
 
 arbitrary_texts = st.one_of(st.text(), st.text(alphabet=NEAR_MISS, max_size=70), mutated())
 non_strings = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(), st.binary(),
-    st.lists(st.text(max_size=5), max_size=3), st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.binary(),
+    st.lists(st.text(max_size=5), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3),
 )
 
 
 # --- reference ------------------------------------------------------------------------------
+
 
 def as_compared(address):
     """Mapped client addresses are compared as IPv4 (SPEC §4)."""
@@ -122,12 +135,16 @@ def as_compared(address):
 
 def reference_match(drawn, address):
     address = as_compared(address)
-    containing = [(network.prefixlen, index) for index, (_, network) in enumerate(drawn)
-                  if network.version == address.version and address in network]
+    containing = [
+        (network.prefixlen, index)
+        for index, (_, network) in enumerate(drawn)
+        if network.version == address.version and address in network
+    ]
     return max(containing)[1] if containing else None
 
 
 # --- (a) the matcher agrees with ipaddress -------------------------------------------------
+
 
 @modest
 @given(allowlist_and_client())
@@ -151,6 +168,7 @@ def test_address_range_agrees_with_ipaddress(entry, data):
 
 
 # --- (b) arbitrary input fails only with a known code -------------------------------------
+
 
 def outcome(function, value):
     try:
@@ -203,6 +221,7 @@ def test_client_ip_never_raises_on_a_forwarded_header(header):
 
 # --- (c) normalizing is idempotent ---------------------------------------------------------
 
+
 @modest
 @given(entries)
 def test_valid_entries_normalize_to_their_network(entry):
@@ -220,6 +239,7 @@ def test_normalize_is_idempotent(text):
 
 
 # --- (d) leading zeros --------------------------------------------------------------------
+
 
 def test_runtime_ipaddress_rejects_leading_zero_ipv4():
     # Python releases before 3.9.5 read "010.0.0.1" as 10.0.0.1; other parsers read it as octal.

@@ -1,4 +1,5 @@
 """Concurrent revoke and use: once the revoke has returned, no request is admitted, on any worker."""
+
 import threading
 import time
 
@@ -19,6 +20,7 @@ def test_no_request_is_admitted_after_the_revoke_returned(user, make_key, cache_
     served = [threading.Event() for _ in range(THREADS)]
 
     with app_server(workers=2, env=cache_mode) as url:
+
         def hammer(first_ok: threading.Event) -> None:
             while not stop.is_set():
                 started = time.monotonic()

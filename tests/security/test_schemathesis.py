@@ -1,5 +1,6 @@
 """Property-based fuzzing of every endpoint and method in the OpenAPI schema, with a valid key:
 no answer may be a 5xx, and every answer must match the schema."""
+
 import pytest
 import schemathesis
 from django.core import signals
@@ -7,7 +8,9 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
-    content_type_conformance, response_schema_conformance, status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
 )
 
 from config.wsgi import application

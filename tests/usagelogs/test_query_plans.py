@@ -4,6 +4,7 @@ The queries are the ones the API, the page and the CSV run: the owner's rows, on
 first, one cursor page. The table gets a few thousand varied rows and fresh statistics, so the
 planners choose as they would on a real table.
 """
+
 import json
 import random
 from datetime import timedelta
@@ -33,12 +34,20 @@ def logs(user, other_user, make_key):
         status = rng.choices([200, 201, 204, 400, 401, 403, 404, 500], [80, 5, 3, 3, 3, 2, 3, 1])[0]
         address = rng.randrange(2) if rng.random() < 0.95 else rng.randrange(2, 250)
         decision = rng.choices(["allowed", "unrestricted", "would_block"], [60, 39, 1])[0]
-        rows.append({
-            "timestamp": now - timedelta(minutes=(ROWS - n) * 7), "owner_id": key.owner_id, "api_key_id": key.pk,
-            "key_prefix": key.prefix, "method": rng.choices(["GET", "POST", "PATCH", "DELETE"], [85, 8, 5, 2])[0],
-            "path": "/api/v1/keys", "status_code": status, "client_ip": f"198.51.100.{address}",
-            "client_ip_key": f"4:c63364{address:02x}", "decision": "blocked" if status == 403 else decision,
-        })
+        rows.append(
+            {
+                "timestamp": now - timedelta(minutes=(ROWS - n) * 7),
+                "owner_id": key.owner_id,
+                "api_key_id": key.pk,
+                "key_prefix": key.prefix,
+                "method": rng.choices(["GET", "POST", "PATCH", "DELETE"], [85, 8, 5, 2])[0],
+                "path": "/api/v1/keys",
+                "status_code": status,
+                "client_ip": f"198.51.100.{address}",
+                "client_ip_key": f"4:c63364{address:02x}",
+                "decision": "blocked" if status == 403 else decision,
+            }
+        )
     insert_rows(rows)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {connection.ops.quote_name(UsageLog._meta.db_table)}")
@@ -116,8 +125,9 @@ def test_recently_blocked_addresses_of_a_key_use_an_index(logs, user):
     since = timezone.now() - timedelta(days=7)
     assert blocked_ips_for(owner_id=user.pk, key_id=logs[0].pk, since=since)
     # The selector's filter, which it then groups by address.
-    rows = UsageLog.objects.filter(owner_id=user.pk, api_key_id=logs[0].pk, timestamp__gte=since,
-                                   decision__in=["blocked", "would_block"])
+    rows = UsageLog.objects.filter(
+        owner_id=user.pk, api_key_id=logs[0].pk, timestamp__gte=since, decision__in=["blocked", "would_block"]
+    )
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL enable_seqscan = off")

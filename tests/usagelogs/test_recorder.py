@@ -1,5 +1,6 @@
 """The usage-log writer: batches by size and by time, survives a failing database, and loses
 nothing when gunicorn stops gracefully."""
+
 import os
 import signal
 import subprocess
@@ -54,7 +55,8 @@ def test_flush_writes_everything_queued(batch_mode, user, make_key, api):
 @pytest.mark.parametrize("mode", ["sync", "batch"])
 @pytest.mark.django_db(transaction=True)
 def test_a_failing_write_is_retried_logged_and_kept_and_the_response_is_still_200(
-        mode, settings, batch_mode, failing_database, user, make_key, api, log_records):
+    mode, settings, batch_mode, failing_database, user, make_key, api, log_records
+):
     batch_mode(batch_size=1000, interval=60)
     settings.KEYFENCE_LOG_MODE = mode
     settings.KEYFENCE_LOG_WRITE_RETRIES = 2
@@ -95,16 +97,26 @@ def test_a_write_that_fails_once_succeeds_on_retry(settings, monkeypatch, user, 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_row_whose_references_vanished_does_not_sink_its_batch(batch_mode, user, other_user, make_key, api,
-                                                                 log_records):
+def test_a_row_whose_references_vanished_does_not_sink_its_batch(
+    batch_mode, user, other_user, make_key, api, log_records
+):
     batch_mode(batch_size=1000, interval=60)
     key, secret = make_key(user, allow=["127.0.0.0/24"])
     entry = key.entries.get()
     for _ in range(3):
         assert api(secret).get("/api/v1/whoami").status_code == 200
     # A request that deleted the entry it matched, and one of an owner deleted since.
-    recorder.record({"owner_id": user.pk, "api_key_id": key.pk, "method": "DELETE", "path": "/api/v1/gone",
-                     "status_code": 204, "matched_entry_id": entry.pk, "matched_cidr": entry.cidr})
+    recorder.record(
+        {
+            "owner_id": user.pk,
+            "api_key_id": key.pk,
+            "method": "DELETE",
+            "path": "/api/v1/gone",
+            "status_code": 204,
+            "matched_entry_id": entry.pk,
+            "matched_cidr": entry.cidr,
+        }
+    )
     recorder.record({"owner_id": other_user.pk, "method": "GET", "path": "/api/v1/orphan", "status_code": 200})
     entry.delete()
     other_user.delete()
@@ -118,10 +130,24 @@ def test_a_row_whose_references_vanished_does_not_sink_its_batch(batch_mode, use
 
 
 def start_gunicorn(port: int) -> subprocess.Popen:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings", "DATABASE_URL": database_url(),
-           "LOG_MODE": "batch", "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2"}
-    command = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi",
-               "--log-level", "warning"]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.test_settings",
+        "DATABASE_URL": database_url(),
+        "LOG_MODE": "batch",
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "2",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "config/gunicorn.conf.py",
+        "config.wsgi",
+        "--log-level",
+        "warning",
+    ]
     return subprocess.Popen(command, cwd=ROOT, env=env)
 
 

@@ -1,8 +1,9 @@
 """API Usage Logs page through Django's test client, and the chart's pure functions."""
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from usagelogs import chart
 from usagelogs.models import UsageLog
 
 LOGS = "/settings/developer/logs/"
-UTC = dt_timezone.utc
+UTC = UTC
 
 
 def signed_in(user: Any) -> Client:
@@ -29,8 +30,14 @@ def log(owner: Any, key: Any, **fields: Any) -> UsageLog:
     ip = fields.pop("ip", "203.0.113.5")
     address = parse_client_address(ip)
     values = {"method": "GET", "path": "/api/v1/whoami", "status_code": 200, "decision": "allowed", **fields}
-    return UsageLog.objects.create(owner=owner, api_key=key, key_prefix=key.prefix if key else "", client_ip=ip,
-                                   client_ip_key=sortable_key(address.version, address.value), **values)
+    return UsageLog.objects.create(
+        owner=owner,
+        api_key=key,
+        key_prefix=key.prefix if key else "",
+        client_ip=ip,
+        client_ip_key=sortable_key(address.version, address.value),
+        **values,
+    )
 
 
 def shown_ids(response: Any) -> list[int]:
@@ -43,7 +50,9 @@ def logs(user: Any, other_user: Any, make_key: Any) -> dict[str, Any]:
     other, _ = make_key(user, name="Other")
     rows = {
         "ok": log(user, build),
-        "blocked": log(user, build, status_code=403, decision="blocked", error_code="IP_NOT_ALLOWED", ip="198.51.100.9"),
+        "blocked": log(
+            user, build, status_code=403, decision="blocked", error_code="IP_NOT_ALLOWED", ip="198.51.100.9"
+        ),
         "missing": log(user, other, status_code=404, method="DELETE", decision="unrestricted"),
         "report": log(user, build, decision="would_block", ip="198.51.100.200"),
         "old": log(user, build, status_code=500, timestamp=timezone.now() - timedelta(days=3)),
@@ -59,19 +68,25 @@ pytestmark = pytest.mark.django_db
 def test_only_the_owners_rows_are_listed(user: Any, logs: dict[str, Any]) -> None:
     response = signed_in(user).get(LOGS)
     rows = logs["rows"]
-    assert shown_ids(response) == sorted((rows[n].id for n in ("ok", "blocked", "missing", "report", "old")), reverse=True)
+    assert shown_ids(response) == sorted(
+        (rows[n].id for n in ("ok", "blocked", "missing", "report", "old")), reverse=True
+    )
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("status_code=4xx", {"blocked", "missing"}),
-    ("status_code=404", {"missing"}),
-    ("status_code=5xx", {"old"}),
-    ("method=DELETE", {"missing"}),
-    ("blocked=on", {"blocked"}),
-    ("status_code=4xx&blocked=on", {"blocked"}),
-    ("decision=would_block", {"report"}),
-    ("client_ip=198.51.100.0/24", {"blocked", "report"}),
-], ids=lambda value: value if isinstance(value, str) else None)
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("status_code=4xx", {"blocked", "missing"}),
+        ("status_code=404", {"missing"}),
+        ("status_code=5xx", {"old"}),
+        ("method=DELETE", {"missing"}),
+        ("blocked=on", {"blocked"}),
+        ("status_code=4xx&blocked=on", {"blocked"}),
+        ("decision=would_block", {"report"}),
+        ("client_ip=198.51.100.0/24", {"blocked", "report"}),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
 def test_filters_narrow_the_rows(user: Any, logs: dict[str, Any], query: str, expected: set[str]) -> None:
     response = signed_in(user).get(f"{LOGS}?{query}")
     assert set(shown_ids(response)) == {logs["rows"][name].id for name in expected}
@@ -108,8 +123,10 @@ def test_export_link_carries_the_filters_but_no_cursor(user: Any, logs: dict[str
     assert href == "/api/v1/usage-logs/export?status_code=4xx&amp;blocked=on"
     response = client.get(href.replace("&amp;", "&"))
     lines = b"".join(response.streaming_content).decode().splitlines()
-    assert lines[0] == ("timestamp,key_name,key_prefix,method,path,status_code,client_ip,decision,error_code,"
-                        "response_time_ms,user_agent")
+    assert lines[0] == (
+        "timestamp,key_name,key_prefix,method,path,status_code,client_ip,decision,error_code,"
+        "response_time_ms,user_agent"
+    )
     assert len(lines) == 2 and ",403,198.51.100.9,blocked,IP_NOT_ALLOWED," in lines[1]
 
 
@@ -137,7 +154,7 @@ def test_cursor_pagination_newer_and_older(user: Any, make_key: Any) -> None:
 
 def test_the_page_counts_nothing_over_the_table_and_never_offsets(user: Any, make_key: Any) -> None:
     key, _ = make_key(user)
-    for n in range(60):
+    for _n in range(60):
         log(user, key)
     client = signed_in(user)
     cursor = str(UsageLog.objects.order_by("-id")[10].id)
@@ -168,7 +185,11 @@ def test_the_chart_counts_allowed_and_blocked_in_the_filtered_period(user: Any, 
 def test_chart_window_defaults_to_seven_days_by_hour() -> None:
     now = datetime(2025, 3, 10, 12, 34, tzinfo=UTC)
     window = chart.window_for(None, None, now)
-    assert (window.start, window.end, window.unit) == (datetime(2025, 3, 3, 12, tzinfo=UTC), datetime(2025, 3, 10, 13, tzinfo=UTC), "hour")
+    assert (window.start, window.end, window.unit) == (
+        datetime(2025, 3, 3, 12, tzinfo=UTC),
+        datetime(2025, 3, 10, 13, tzinfo=UTC),
+        "hour",
+    )
     assert len(chart.fill(window, {})) == 169
 
 
@@ -176,12 +197,18 @@ def test_chart_window_uses_days_beyond_a_week_and_stops_at_a_year() -> None:
     now = datetime(2025, 3, 10, 12, 34, tzinfo=UTC)
     month = chart.window_for(datetime(2025, 2, 1, 5, tzinfo=UTC), None, now)
     assert (month.start, month.end, month.unit, month.clamped) == (
-        datetime(2025, 2, 1, tzinfo=UTC), datetime(2025, 3, 11, tzinfo=UTC), "day", False)
+        datetime(2025, 2, 1, tzinfo=UTC),
+        datetime(2025, 3, 11, tzinfo=UTC),
+        "day",
+        False,
+    )
     decade = chart.window_for(datetime(2015, 1, 1, tzinfo=UTC), None, now)
     assert decade.clamped and len(chart.fill(decade, {})) <= 368
 
 
-@pytest.mark.parametrize(("value", "ceiling"), [(0, 2), (1, 2), (3, 4), (7, 8), (9, 10), (11, 20), (41, 60), (999, 1000)])
+@pytest.mark.parametrize(
+    ("value", "ceiling"), [(0, 2), (1, 2), (3, 4), (7, 8), (9, 10), (11, 20), (41, 60), (999, 1000)]
+)
 def test_nice_ceiling(value: int, ceiling: int) -> None:
     assert chart.nice_ceiling(value) == ceiling
 
@@ -196,4 +223,6 @@ def test_build_chart_stacks_blocked_on_allowed() -> None:
     assert (middle.allowed_y, middle.blocked_height, middle.blocked_y) == (25.0, 25.0, 0.0)
     assert drawn.y_labels == ("4", "2", "0") and drawn.width == 30
     assert middle.title == "2025-03-10 01:00 UTC: 3 allowed, 1 blocked"
-    assert drawn.summary.startswith("4 requests from 2025-03-10 00:00 to 2025-03-10 03:00 UTC: 3 allowed and 1 blocked.")
+    assert drawn.summary.startswith(
+        "4 requests from 2025-03-10 00:00 to 2025-03-10 03:00 UTC: 3 allowed and 1 blocked."
+    )

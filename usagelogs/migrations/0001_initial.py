@@ -7,39 +7,88 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('apikeys', '0001_initial'),
+        ("apikeys", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='UsageLog',
+            name="UsageLog",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('timestamp', models.DateTimeField(default=django.utils.timezone.now)),
-                ('key_prefix', models.CharField(blank=True, default='', max_length=8)),
-                ('method', models.CharField(max_length=10)),
-                ('path', models.CharField(max_length=2048)),
-                ('status_code', models.PositiveSmallIntegerField()),
-                ('client_ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('client_ip_key', models.CharField(blank=True, default='', max_length=34)),
-                ('user_agent', models.CharField(blank=True, default='', max_length=512)),
-                ('error_code', models.CharField(blank=True, default='', max_length=40)),
-                ('decision', models.CharField(choices=[('unrestricted', 'Unrestricted'), ('allowed', 'Allowed'), ('blocked', 'Blocked'), ('would_block', 'Would block'), ('none', 'None')], default='none', max_length=16)),
-                ('matched_cidr', models.CharField(blank=True, default='', max_length=49)),
-                ('response_time_ms', models.FloatField(default=0)),
-                ('api_key', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='apikeys.apikey')),
-                ('matched_entry', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='apikeys.allowlistentry')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("timestamp", models.DateTimeField(default=django.utils.timezone.now)),
+                ("key_prefix", models.CharField(blank=True, default="", max_length=8)),
+                ("method", models.CharField(max_length=10)),
+                ("path", models.CharField(max_length=2048)),
+                ("status_code", models.PositiveSmallIntegerField()),
+                ("client_ip", models.GenericIPAddressField(blank=True, null=True)),
+                ("client_ip_key", models.CharField(blank=True, default="", max_length=34)),
+                ("user_agent", models.CharField(blank=True, default="", max_length=512)),
+                ("error_code", models.CharField(blank=True, default="", max_length=40)),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[
+                            ("unrestricted", "Unrestricted"),
+                            ("allowed", "Allowed"),
+                            ("blocked", "Blocked"),
+                            ("would_block", "Would block"),
+                            ("none", "None"),
+                        ],
+                        default="none",
+                        max_length=16,
+                    ),
+                ),
+                ("matched_cidr", models.CharField(blank=True, default="", max_length=49)),
+                ("response_time_ms", models.FloatField(default=0)),
+                (
+                    "api_key",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="apikeys.apikey",
+                    ),
+                ),
+                (
+                    "matched_entry",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="apikeys.allowlistentry",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'API usage log',
-                'ordering': ['-id'],
-                'indexes': [models.Index(fields=['owner', '-id'], name='log_owner_id'), models.Index(fields=['api_key', '-id'], name='log_key_id'), models.Index(fields=['api_key', 'status_code', '-id'], name='log_key_status_id'), models.Index(fields=['owner', 'status_code', '-id'], name='log_owner_status_id'), models.Index(fields=['owner', 'decision', '-id'], name='log_owner_decision_id'), models.Index(fields=['owner', 'method', '-id'], name='log_owner_method_id'), models.Index(fields=['owner', 'timestamp'], name='log_owner_ts'), models.Index(fields=['owner', 'client_ip_key'], name='log_owner_ip'), models.Index(fields=['timestamp'], name='log_ts')],
+                "verbose_name": "API usage log",
+                "ordering": ["-id"],
+                "indexes": [
+                    models.Index(fields=["owner", "-id"], name="log_owner_id"),
+                    models.Index(fields=["api_key", "-id"], name="log_key_id"),
+                    models.Index(fields=["api_key", "status_code", "-id"], name="log_key_status_id"),
+                    models.Index(fields=["owner", "status_code", "-id"], name="log_owner_status_id"),
+                    models.Index(fields=["owner", "decision", "-id"], name="log_owner_decision_id"),
+                    models.Index(fields=["owner", "method", "-id"], name="log_owner_method_id"),
+                    models.Index(fields=["owner", "timestamp"], name="log_owner_ts"),
+                    models.Index(fields=["owner", "client_ip_key"], name="log_owner_ip"),
+                    models.Index(fields=["timestamp"], name="log_ts"),
+                ],
             },
         ),
     ]

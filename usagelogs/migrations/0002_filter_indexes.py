@@ -6,42 +6,55 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('apikeys', '0001_initial'),
-        ('usagelogs', '0001_initial'),
+        ("apikeys", "0001_initial"),
+        ("usagelogs", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='usagelog',
-            name='log_key_id',
+            model_name="usagelog",
+            name="log_key_id",
         ),
         migrations.RemoveIndex(
-            model_name='usagelog',
-            name='log_key_status_id',
+            model_name="usagelog",
+            name="log_key_status_id",
         ),
         migrations.AlterField(
-            model_name='usagelog',
-            name='api_key',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='apikeys.apikey'),
+            model_name="usagelog",
+            name="api_key",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="apikeys.apikey",
+            ),
         ),
         migrations.AlterField(
-            model_name='usagelog',
-            name='owner',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="usagelog",
+            name="owner",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddIndex(
-            model_name='usagelog',
-            index=models.Index(fields=['owner', 'api_key', '-id'], name='log_owner_key_id'),
+            model_name="usagelog",
+            index=models.Index(fields=["owner", "api_key", "-id"], name="log_owner_key_id"),
         ),
         migrations.AddIndex(
-            model_name='usagelog',
-            index=models.Index(fields=['owner', 'api_key', 'status_code', '-id'], name='log_owner_key_status_id'),
+            model_name="usagelog",
+            index=models.Index(fields=["owner", "api_key", "status_code", "-id"], name="log_owner_key_status_id"),
         ),
         migrations.AddIndex(
-            model_name='usagelog',
-            index=models.Index(fields=['api_key', 'decision', 'timestamp'], name='log_key_decision_ts'),
+            model_name="usagelog",
+            index=models.Index(fields=["api_key", "decision", "timestamp"], name="log_key_decision_ts"),
         ),
     ]

@@ -3,6 +3,7 @@
 The demo account has a known password and a full-scope key, so it is created only in the local
 SQLite database that ``make run`` uses by default; any other database needs ``--force``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,8 +27,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--url", default="http://127.0.0.1:8000")
-        parser.add_argument("--force", action="store_true",
-                            help="Create the demo account even in a database other than the local default.")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Create the demo account even in a database other than the local default.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["force"] and not is_local_default_database():
@@ -41,11 +45,16 @@ class Command(BaseCommand):
         user = users.filter(username=DEMO_USERNAME).first()
         if user is None:
             user = users.create_user(DEMO_USERNAME, "demo@example.com", DEMO_PASSWORD)
-        allowlist = validate_allowlist([{"cidr": "127.0.0.1", "label": "this machine"},
-                                        {"cidr": "::1", "label": "this machine (IPv6)"}])
+        allowlist = validate_allowlist(
+            [{"cidr": "127.0.0.1", "label": "this machine"}, {"cidr": "::1", "label": "this machine (IPv6)"}]
+        )
         _, full = services.key_create(
-            owner_id=user.pk, name="Demo key", description="Issued by make run; allowed from this machine only.",
-            scopes=list(BUILTIN_SCOPES), allowlist=allowlist, actor=services.Actor(user_id=None),
+            owner_id=user.pk,
+            name="Demo key",
+            description="Issued by make run; allowed from this machine only.",
+            scopes=list(BUILTIN_SCOPES),
+            allowlist=allowlist,
+            actor=services.Actor(user_id=None),
         )
         url = options["url"].rstrip("/")
         self.stdout.write("")

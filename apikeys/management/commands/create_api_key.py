@@ -1,4 +1,5 @@
 """``create_api_key``: create a key and print only the key, so ``KEY=$(...)`` works."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -53,8 +54,11 @@ class Command(BaseCommand):
         try:
             allowlist = validate_allowlist([_allow_item(item) for item in options["allow"]])
             _, full = services.key_create(
-                owner_id=owner.pk, name=options["name"], description=options["description"],
-                scopes=options["scopes"], allowlist=allowlist,
+                owner_id=owner.pk,
+                name=options["name"],
+                description=options["description"],
+                scopes=options["scopes"],
+                allowlist=allowlist,
                 allowlist_mode=AllowlistMode.REPORT if options["report_only"] else AllowlistMode.ENFORCE,
                 expires_at=timezone.now() + timedelta(days=expires_in) if expires_in else None,
                 actor=services.Actor(user_id=None),

@@ -1,4 +1,5 @@
 """``prune_usage_logs``: delete rows older than the retention period, in batches."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -31,7 +32,14 @@ class Command(BaseCommand):
         def progress(done: int, total: int) -> None:
             self.stdout.write(f"deleted {done} of {total}")
 
-        total = prune_logs(cutoff=cutoff, batch_size=batch_size, dry_run=options["dry_run"],
-                           pause=conf.PRUNE_PAUSE_SECONDS, progress=progress)
+        total = prune_logs(
+            cutoff=cutoff,
+            batch_size=batch_size,
+            dry_run=options["dry_run"],
+            pause=conf.PRUNE_PAUSE_SECONDS,
+            progress=progress,
+        )
         verb = "would delete" if options["dry_run"] else "deleted"
-        self.stdout.write(self.style.SUCCESS(f"{verb} {total} usage-log rows older than {cutoff:%Y-%m-%d %H:%M:%S} UTC"))
+        self.stdout.write(
+            self.style.SUCCESS(f"{verb} {total} usage-log rows older than {cutoff:%Y-%m-%d %H:%M:%S} UTC")
+        )
