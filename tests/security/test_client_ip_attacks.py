@@ -1,7 +1,8 @@
 """Client-IP attacks against real HTTP requests, through gunicorn on loopback.
 
 The unit tables in tests/apikeys/test_client_ip.py cover the function itself; these tests show
-that the served application reaches the same answers end to end.
+that the served application reaches the same answers end to end, header lines as a real server
+joins them. One server per configuration serves the whole module.
 """
 
 import http.client
@@ -12,6 +13,22 @@ import pytest
 from tests.servers import app_server, call
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.multiprocess]
+
+TRUSTED = {"TRUSTED_PROXIES": "127.0.0.0/8"}
+
+
+@pytest.fixture(scope="module")
+def default_server(django_db_setup, django_db_blocker):
+    """An app server with no trusted proxy, over the test database."""
+    with django_db_blocker.unblock(), app_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def proxied_server(django_db_setup, django_db_blocker):
+    """An app server that trusts 127.0.0.0/8 as its proxies."""
+    with django_db_blocker.unblock(), app_server(env=TRUSTED) as url:
+        yield url
 
 
 def raw_get(url, path, key, header_lines):
@@ -43,18 +60,16 @@ SPOOFS = [
 
 
 @pytest.mark.parametrize("headers", SPOOFS)
-def test_spoofed_headers_do_not_pass_the_allowlist_by_default(allowed_only_from_documentation_net, headers):
-    with app_server() as url:
-        status, body = raw_get(url, "/api/v1/whoami", allowed_only_from_documentation_net, headers)
+def test_spoofed_headers_do_not_pass_the_allowlist_by_default(
+    default_server, allowed_only_from_documentation_net, headers
+):
+    status, body = raw_get(default_server, "/api/v1/whoami", allowed_only_from_documentation_net, headers)
     assert status == 403
     assert body["error"] == {
         "code": "IP_NOT_ALLOWED",
         "client_ip": "127.0.0.1",
         "message": "Requests from 127.0.0.1 are not allowed for this API key.",
     }
-
-
-TRUSTED = {"TRUSTED_PROXIES": "127.0.0.0/8"}
 
 
 @pytest.mark.parametrize(
@@ -88,9 +103,8 @@ TRUSTED = {"TRUSTED_PROXIES": "127.0.0.0/8"}
         ),
     ],
 )
-def test_trusted_proxy_walk_over_http(allowed_only_from_documentation_net, headers, expected):
-    with app_server(env=TRUSTED) as url:
-        status, body = raw_get(url, "/api/v1/whoami", allowed_only_from_documentation_net, headers)
+def test_trusted_proxy_walk_over_http(proxied_server, allowed_only_from_documentation_net, headers, expected):
+    status, body = raw_get(proxied_server, "/api/v1/whoami", allowed_only_from_documentation_net, headers)
     seen = body.get("client_ip") if status == 200 else body["error"]["client_ip"]
     assert (status, seen) == expected
 
