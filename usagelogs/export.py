@@ -11,32 +11,22 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
-HEADER = [
-    "timestamp",
-    "key_name",
-    "key_prefix",
-    "method",
-    "path",
-    "status_code",
-    "client_ip",
-    "decision",
-    "error_code",
-    "response_time_ms",
-    "user_agent",
-]
-_COLUMNS = [
-    "timestamp",
-    "api_key__name",
-    "key_prefix",
-    "method",
-    "path",
-    "status_code",
-    "client_ip",
-    "decision",
-    "error_code",
-    "response_time_ms",
-    "user_agent",
-]
+# Each CSV column and the query column that fills it (SPEC §5 fixes the header).
+_COLUMN_SOURCES = {
+    "timestamp": "timestamp",
+    "key_name": "api_key__name",
+    "key_prefix": "key_prefix",
+    "method": "method",
+    "path": "path",
+    "status_code": "status_code",
+    "client_ip": "client_ip",
+    "decision": "decision",
+    "error_code": "error_code",
+    "response_time_ms": "response_time_ms",
+    "user_agent": "user_agent",
+}
+HEADER = list(_COLUMN_SOURCES)
+_COLUMNS = list(_COLUMN_SOURCES.values())
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 CHUNK_ROWS = 2000
 
