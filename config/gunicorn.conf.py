@@ -9,11 +9,18 @@ All three signals stop a worker gracefully: the request in flight finishes, is a
 logged; the arbiter still kills a worker that has not gone after ``graceful_timeout``.
 """
 
+from __future__ import annotations
+
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from dotenv import load_dotenv
+
+if TYPE_CHECKING:
+    from gunicorn.arbiter import Arbiter
+    from gunicorn.workers.base import Worker
 
 # The env file the operator named (ENV_FILE), read here too, so that BIND and WEB_CONCURRENCY
 # may live in it beside the app's settings; the environment wins, as in config/settings.py.
@@ -26,7 +33,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 graceful_timeout = 20
 
 
-def post_worker_init(worker):
+def post_worker_init(worker: Worker) -> None:
     """Make SIGQUIT and SIGINT stop the worker after its current request, as SIGTERM does.
 
     gunicorn's worker answers them with ``sys.exit()`` from the signal handler, which raises
@@ -39,7 +46,7 @@ def post_worker_init(worker):
         signal.siginterrupt(stop_signal, False)
 
 
-def worker_exit(server, worker):
+def worker_exit(server: Arbiter, worker: Worker) -> None:
     """Write any queued usage-log rows before the worker goes away.
 
     gunicorn also calls this hook in the arbiter, for a worker it found already gone. Nothing is

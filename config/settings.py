@@ -101,7 +101,7 @@ TEMPLATES = [
 ]
 
 
-def database_config(url: str | None) -> dict:
+def database_config(url: str | None) -> dj_database_url.DBConfig:
     """Build the default database from DATABASE_URL; SQLite runs in WAL mode.
 
     Each thread keeps its connection for up to 60 s on every engine: reopening a SQLite file

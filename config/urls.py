@@ -10,7 +10,7 @@ import sys
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -18,7 +18,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from apikeys.conf import conf
 from apikeys.errors import SERVICE_UNAVAILABLE, is_database_outage, json_error_response
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("apikeys.urls")),
     path("", include("usagelogs.urls")),
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
