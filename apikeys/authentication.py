@@ -36,12 +36,12 @@ MAX_HEADER_LENGTH = 512
 def read_presented_key(request: Any) -> str | None:
     """The key from ``Authorization: Bearer`` or ``X-API-Key``; ``None`` if neither is sent."""
     meta = request.META
-    authorization = meta.get("HTTP_AUTHORIZATION")
+    authorization: str | None = meta.get("HTTP_AUTHORIZATION")
     if authorization:
         scheme, _, credentials = authorization.strip().partition(" ")
         if scheme.lower() == "bearer":
             return credentials.strip()[:MAX_HEADER_LENGTH]
-    api_key = meta.get("HTTP_X_API_KEY")
+    api_key: str | None = meta.get("HTTP_X_API_KEY")
     if api_key is not None:
         return api_key.strip()[:MAX_HEADER_LENGTH]
     return None

@@ -103,8 +103,9 @@ def get_client_ip(request: Any) -> ClientAddress | None:
     """The client address of a Django or DRF request, computed once per request."""
     request = getattr(request, "_request", request)
     try:
-        return getattr(request, _REQUEST_ATTRIBUTE)
+        cached: ClientAddress | None = getattr(request, _REQUEST_ATTRIBUTE)
     except AttributeError:
         address = client_ip_from_meta(request.META)
         setattr(request, _REQUEST_ATTRIBUTE, address)
         return address
+    return cached

@@ -116,11 +116,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse |
         exc = ServiceUnavailable()
     if not isinstance(exc, exceptions.APIException):
         return None
-    headers = {}
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
-    if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(int(exc.wait))
+    # Set by APIView on authentication failures, and by Throttled; APIException declares neither.
+    headers: dict[str, str] = {}
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
+    wait = getattr(exc, "wait", None)
+    if wait:
+        headers["Retry-After"] = str(int(wait))
     if isinstance(exc, exceptions.ValidationError):
         body = error_body(VALIDATION_ERROR, "The request is not valid.", fields=flatten_errors(exc.detail))
     else:
@@ -138,7 +141,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse |
     response = JsonResponse(body, status=exc.status_code, headers=headers, json_dumps_params=_COMPACT)
     # The usage log records every API error with its code; Django's request logger would
     # repeat each refused request on stderr.
-    response._has_been_logged = True
+    response._has_been_logged = True  # type: ignore[attr-defined]  # Django's own flag, not in the stubs
     return response
 
 

@@ -6,12 +6,12 @@ IPs" come from; without it, the editor leaves that panel out.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 # (owner_id, key_id, since) -> rows of {"client_ip", "count", "last_seen"}, newest first.
-BlockedIpsSource = Callable[..., list[dict[str, Any]]]
+BlockedIpsSource = Callable[..., Sequence[Mapping[str, Any]]]
 _blocked_ips_sources: list[BlockedIpsSource] = []
 
 
@@ -21,7 +21,7 @@ def register_blocked_ips_source(source: BlockedIpsSource) -> None:
         _blocked_ips_sources.append(source)
 
 
-def blocked_ips(*, owner_id: int, key_id: Any, since: datetime) -> list[dict[str, Any]] | None:
+def blocked_ips(*, owner_id: int, key_id: Any, since: datetime) -> Sequence[Mapping[str, Any]] | None:
     """The key's recently blocked addresses, or ``None`` when no installed app records them."""
     if not _blocked_ips_sources:
         return None

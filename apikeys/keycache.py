@@ -112,7 +112,9 @@ def _reader_for(cache: Any) -> Any:
     if not isinstance(cache, RedisCache):
         return cache.get
     backend = cache._cache
-    client, loads, make_key = backend.get_client(write=False), backend._serializer.loads, cache.make_key
+    # _serializer is private to Django's Redis client, so the stubs leave it out.
+    serializer = backend._serializer  # type: ignore[attr-defined]
+    client, loads, make_key = backend.get_client(write=False), serializer.loads, cache.make_key
 
     def read(key: str) -> Any:
         value = client.get(make_key(key))

@@ -167,13 +167,22 @@ def validate_allowlist(items: Any) -> list[EntryInput]:
     return entries
 
 
+def _subnet_of(inner: Network, outer: Network) -> bool:
+    """Whether ``inner`` lies inside ``outer``; networks of different families never do."""
+    if isinstance(inner, ipaddress.IPv4Network) and isinstance(outer, ipaddress.IPv4Network):
+        return inner.subnet_of(outer)
+    if isinstance(inner, ipaddress.IPv6Network) and isinstance(outer, ipaddress.IPv6Network):
+        return inner.subnet_of(outer)
+    return False
+
+
 def find_overlaps(cidrs: Iterable[str]) -> list[dict[str, str]]:
     """List the entries that lie inside another entry: allowed, but worth a warning."""
     networks = [ipaddress.ip_network(cidr) for cidr in cidrs]
     warnings = []
     for inner in networks:
         for outer in networks:
-            if inner is not outer and inner.version == outer.version and inner != outer and inner.subnet_of(outer):
+            if inner is not outer and inner != outer and _subnet_of(inner, outer):
                 warnings.append(
                     {
                         "code": "ENTRY_OVERLAPS",
@@ -230,7 +239,7 @@ def address_range(text: str) -> tuple[str, str] | None:
     address = _parse_wire_address(address_text)
     if address is None:
         return None
-    prefix = address.max_prefixlen
+    prefix: int = address.max_prefixlen
     if slash:
         if not _PREFIX.fullmatch(prefix_text) or int(prefix_text) > prefix:
             return None

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connections, router
+from django.db.models import Field
+from django.db.models.options import Options
 
 from .conf import conf
 from .matching import CompiledAllowlist, compile_allowlist
@@ -88,9 +90,9 @@ def _select_sql(connection: Any) -> str:
         qn = connection.ops.quote_name
         key_meta = ApiKey._meta
         owner_meta = key_meta.get_field("owner").related_model._meta
-        columns = ", ".join(f"k.{qn(key_meta.get_field(name).column)}" for name in _COLUMNS)
+        columns = ", ".join(f"k.{qn(_column(key_meta, name))}" for name in _COLUMNS)
         sql = (
-            f"SELECT {columns}, o.{qn(owner_meta.get_field('is_active').column)} "
+            f"SELECT {columns}, o.{qn(_column(owner_meta, 'is_active'))} "
             f"FROM {qn(key_meta.db_table)} k INNER JOIN {qn(owner_meta.db_table)} o "
             f"ON o.{qn(owner_meta.pk.column)} = k.{qn(key_meta.get_field('owner').column)} "
             f"WHERE k.{qn(key_meta.get_field('prefix').column)} = %s"
@@ -99,13 +101,21 @@ def _select_sql(connection: Any) -> str:
     return sql
 
 
+def _column(meta: Options[Any], name: str) -> str:
+    """The column of a concrete field; ``get_field`` may also answer a reverse relation."""
+    field = meta.get_field(name)
+    column = field.column if isinstance(field, Field) else None
+    if column is None:
+        raise TypeError(f"{meta.label}.{name} has no column.")
+    return column
+
+
 def _aware(value: Any) -> datetime | None:
     # SQLite hands back naive UTC datetimes (or text, if a converter is missing).
     if value is None or (isinstance(value, datetime) and value.tzinfo is not None):
         return value
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _record(prefix: str, row: tuple[Any, ...], token: str) -> KeyRecord:

@@ -43,7 +43,8 @@ class UsageLogChangeList(ChangeList):
         self.log_filter = StaffUsageLogFilter(request.GET, queryset=queryset, request=request)
         if not self.log_filter.is_valid():
             return queryset.none()
-        return self.log_filter.qs
+        filtered: QuerySet[UsageLog] = self.log_filter.qs
+        return filtered
 
 
 @admin.register(UsageLog)

@@ -114,7 +114,9 @@ class BlockedOnlyField(forms.NullBooleanField):
 
     widget = BlockedOnlyWidget
 
-    def to_python(self, value: Any) -> bool | None:
+    # NullBooleanField's to_python may answer None; the stubs declare that only by ignoring the
+    # override of BooleanField's, which a subclass must repeat.
+    def to_python(self, value: Any) -> bool | None:  # type: ignore[override]
         if value is None or isinstance(value, bool):
             return value
         raise ValidationError("Enter true or false.", code="invalid")
@@ -134,7 +136,7 @@ class UtcDateTimeField(IsoDateTimeField):
     """An ISO 8601 time, turned to UTC: any offset Python accepts, the database accepts too."""
 
     def clean(self, value: Any) -> datetime | None:
-        moment = super().clean(value)
+        moment: datetime | None = super().clean(value)
         if moment is None:
             return None
         try:

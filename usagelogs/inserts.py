@@ -87,11 +87,13 @@ def without_vanished_references(row: dict[str, Any]) -> dict[str, Any]:
     cleared = dict(row)
     for field in UsageLog._meta.concrete_fields:
         value = row.get(field.attname)
+        remote, related = field.remote_field, field.related_model
         if (
             value is not None
-            and field.is_relation
-            and field.remote_field.on_delete is models.SET_NULL
-            and not field.related_model._default_manager.filter(pk=value).exists()
+            and remote is not None
+            and remote.on_delete is models.SET_NULL
+            and related is not None
+            and not related._default_manager.filter(pk=value).exists()
         ):
             cleared[field.attname] = None
     return cleared

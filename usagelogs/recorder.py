@@ -110,7 +110,8 @@ class Recorder:
         return len(self._rows)
 
     def _take(self, size: int) -> list[dict[str, Any]]:
-        rows, batch = self._rows, []
+        rows = self._rows
+        batch: list[dict[str, Any]] = []
         try:
             while len(batch) < size:
                 batch.append(rows.popleft())

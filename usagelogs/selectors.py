@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+from uuid import UUID
 
 from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncHour
@@ -16,7 +19,7 @@ def logs_for(*, owner_id: int) -> QuerySet[UsageLog]:
     return UsageLog.objects.filter(owner_id=owner_id).order_by("-id")
 
 
-def blocked_ips_for(*, owner_id: int, key_id: object, since: datetime) -> list[dict]:
+def blocked_ips_for(*, owner_id: int, key_id: UUID, since: datetime) -> list[Mapping[str, Any]]:
     """IPs refused by a key's allowlist since ``since``: address, count and when last seen."""
     return list(
         UsageLog.objects.filter(

@@ -80,6 +80,6 @@ def lock(key: ApiKey) -> ApiKey:
 
 
 def validate_mode(mode: Any) -> str:
-    if mode not in AllowlistMode.values:
+    if not isinstance(mode, str) or mode not in AllowlistMode.values:
         raise ValidationError({"allowlist_mode": ValidationError("Choose enforce or report.", code=INVALID_MODE)})
     return mode
