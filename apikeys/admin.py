@@ -5,7 +5,8 @@ Keys are revoked, never deleted: their audit events keep them (a protected forei
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -24,9 +25,27 @@ from .models import AllowlistEntry, ApiKey, AuditEvent
 from .networks import find_overlaps, normalize_cidr, validate_label
 from .request import actor_of
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    class _EntryCount(TypedDict):
+        _entries: int
+
+
 # The new secret waits here between the add form's redirect and the page that shows it once.
 NEW_SECRET_SESSION_KEY = "keyfence_admin_new_secret"
 OVERLAP_ADVICE = "That is allowed, but the wider entry already covers it."
+# Where save_model leaves a new secret for response_add, on the request that created the key.
+_NEW_SECRET_ATTRIBUTE = "_keyfence_new_key"
+
+
+def _set_new_secret(request: HttpRequest, secret: str) -> None:
+    setattr(request, _NEW_SECRET_ATTRIBUTE, secret)
+
+
+def _new_secret(request: HttpRequest) -> str | None:
+    secret: str | None = getattr(request, _NEW_SECRET_ATTRIBUTE, None)
+    return secret
 
 
 class EntryAdminForm(forms.ModelForm):
@@ -47,7 +66,7 @@ class EntryAdminForm(forms.ModelForm):
 
 
 class EntryFormSet(forms.BaseInlineFormSet):
-    def add_fields(self, form: forms.Form, index: int | None) -> None:
+    def add_fields(self, form: forms.ModelForm, index: int | None) -> None:
         super().add_fields(form, index)
         if "DELETE" in form.fields:
             form.fields["DELETE"].widget.attrs["aria-label"] = "Delete this entry"
@@ -87,7 +106,7 @@ class ApiKeyAdminForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["scopes"].choices = [(name, name) for name in conf.all_scopes]
+        cast(forms.MultipleChoiceField, self.fields["scopes"]).choices = [(name, name) for name in conf.all_scopes]
         # The admin's split date and time inputs sit under one label that points at neither.
         for widget, part in zip(
             getattr(self.fields["expires_at"].widget, "widgets", []), ("date", "time"), strict=False
@@ -106,10 +125,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
     actions = ["revoke_keys"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ApiKey]:
-        return super().get_queryset(request).select_related("owner").annotate(_entries=Count("entries"))
+        keys: QuerySet[ApiKey] = super().get_queryset(request)
+        return keys.select_related("owner").annotate(_entries=Count("entries"))
 
     @admin.display(description="entries", ordering="_entries")
-    def entry_count(self, obj: ApiKey) -> int:
+    def entry_count(self, obj: WithAnnotations[ApiKey, _EntryCount]) -> int:
         return obj._entries
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -141,7 +161,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         return own + super().get_urls()
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: forms.ModelForm, change: bool) -> None:
-        data = {
+        data: dict[str, Any] = {
             name: form.cleaned_data.get(name)
             for name in ("name", "description", "scopes", "allowlist_mode", "expires_at")
         }
@@ -151,7 +171,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         key, full = services.key_create(owner_id=form.cleaned_data["owner"].pk, actor=actor_of(request), **data)
         obj.__dict__.update({k: v for k, v in key.__dict__.items() if not k.startswith("_")})
         obj._state.adding = False
-        request._keyfence_new_key = full  # response_add hands it to the page that shows it once
+        _set_new_secret(request, full)  # response_add hands it to the page that shows it once
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
         if isinstance(formset, EntryFormSet):
@@ -164,7 +184,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             super().save_formset(request, form, formset, change)
 
     def response_add(self, request: HttpRequest, obj: ApiKey, post_url_continue: Any = None) -> HttpResponse:
-        full = getattr(request, "_keyfence_new_key", None)
+        full = _new_secret(request)
         if full is None:
             return super().response_add(request, obj, post_url_continue)
         # Post/redirect/get: reloading the page that shows the secret must not post the form again.
@@ -210,8 +230,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/apikeys/key_revoke.html", context)
 
-    def _get_key(self, request: HttpRequest, object_id: str, allowed: Any) -> ApiKey:
-        key = self.get_object(request, object_id)
+    def _get_key(self, request: HttpRequest, object_id: str, allowed: Callable[[HttpRequest, ApiKey], bool]) -> ApiKey:
+        key: ApiKey | None = self.get_object(request, object_id)
         if key is None:
             raise Http404("No such API key.")
         if not allowed(request, key):

@@ -8,6 +8,7 @@ from rest_framework import status
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from . import selectors, services
@@ -43,10 +44,11 @@ from .serializers import (
 READ, WRITE = "keys:read", "keys:write"
 
 
-def validated(serializer_class: type, request: Request, **kwargs: Any) -> dict[str, Any]:
+def validated(serializer_class: type[Serializer], request: Request, **kwargs: Any) -> dict[str, Any]:
     serializer = serializer_class(data=request.data, **kwargs)
     serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    data: dict[str, Any] = serializer.validated_data
+    return data
 
 
 class ScopedAPIView(KeyfenceAPIMixin, APIView):

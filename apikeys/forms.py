@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar, cast
 
 from django import forms
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db import models
 
 from .conf import conf
 from .models import AllowlistMode, ApiKey
@@ -18,6 +20,8 @@ from .networks import MESSAGES, TOO_MANY_ENTRIES, EntryInput, find_overlaps, nor
 ENTRY_PREFIX = "entries"
 _NONCE_SESSION_KEY = "keyfence_form_nonces"
 _NONCES_KEPT = 10
+
+_FormT = TypeVar("_FormT", bound=forms.Form)
 
 
 class EntryForm(forms.Form):
@@ -32,10 +36,10 @@ class EntryForm(forms.Form):
         return not (data.get("cidr", "").strip() or data.get("label", "").strip())
 
 
-def apply_allowlist_errors(forms_in_order: list[forms.Form], exc: ValidationError) -> list[str]:
+def apply_allowlist_errors(forms_in_order: Sequence[forms.BaseForm], exc: ValidationError) -> list[str]:
     """Attach the errors of :func:`validate_allowlist` to their rows; return list-wide ones."""
     if not hasattr(exc, "error_dict"):
-        return [message for error in exc.error_list for message in error]
+        return exc.messages
     for path, errors in exc.error_dict.items():
         index, _, field = path.partition(".")
         form = forms_in_order[int(index)]
@@ -44,7 +48,7 @@ def apply_allowlist_errors(forms_in_order: list[forms.Form], exc: ValidationErro
     return []
 
 
-def validate_rows(rows: list[forms.Form]) -> tuple[list[EntryInput], list[str]]:
+def validate_rows(rows: Sequence[forms.BaseForm]) -> tuple[list[EntryInput], list[str]]:
     """Run the one list rule over rows whose own fields are valid."""
     items = [{"cidr": form.cleaned_data["cidr"], "label": form.cleaned_data.get("label", "")} for form in rows]
     try:
@@ -60,6 +64,8 @@ class BaseEntryFormSet(forms.BaseFormSet):
     """
 
     entries: list[EntryInput]
+    # Set by BaseFormSet.__init__ from default_error_messages; the stubs leave it out.
+    error_messages: dict[str, str]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -68,7 +74,7 @@ class BaseEntryFormSet(forms.BaseFormSet):
 
     def clean(self) -> None:
         self.entries = []
-        if self.management_form.cleaned_data.get(forms.formsets.TOTAL_FORM_COUNT, 0) < 0:
+        if (self.management_form.cleaned_data.get(forms.formsets.TOTAL_FORM_COUNT) or 0) < 0:
             # Django reads a negative count as zero rows, which would silently drop the list.
             raise ValidationError(
                 "The form was not sent as the page built it. Reload and try again.", code="INVALID_FORM"
@@ -87,7 +93,11 @@ class BaseEntryFormSet(forms.BaseFormSet):
 
 # Up to the list limit the list rule answers (TOO_MANY_ENTRIES); far beyond it the formset
 # refuses before building thousands of forms.
-EntryFormSet = forms.formset_factory(EntryForm, formset=BaseEntryFormSet, extra=0, max_num=50, absolute_max=50)
+# The stubs type the factory's result as a plain BaseFormSet; it is a subclass of the one given.
+EntryFormSet = cast(
+    type[BaseEntryFormSet],
+    forms.formset_factory(EntryForm, formset=BaseEntryFormSet, extra=0, max_num=50, absolute_max=50),
+)
 
 
 _SMALL_INDEX = re.compile(r"[0-9]{1,3}")
@@ -108,7 +118,7 @@ def rows_after_action(formset: BaseEntryFormSet, action: str) -> list[dict[str, 
     return rows
 
 
-def unbound_copy(form: forms.Form) -> forms.Form:
+def unbound_copy(form: _FormT) -> _FormT:
     """The same form showing what was typed, without validating it (used after a row button)."""
     return type(form)(initial={name: form[name].data for name in form.fields})
 
@@ -125,7 +135,8 @@ def overlap_notes(values: list[str]) -> dict[str, str]:
 
 
 def _model_max(field: str) -> int | None:
-    return ApiKey._meta.get_field(field).max_length
+    model_field = ApiKey._meta.get_field(field)
+    return model_field.max_length if isinstance(model_field, models.Field) else None
 
 
 EXPIRY_CHOICES = [("", "Never"), ("7", "In 7 days"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In 1 year")]
@@ -153,7 +164,7 @@ class KeyForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["scopes"].choices = list(conf.all_scopes.items())
+        cast(forms.MultipleChoiceField, self.fields["scopes"]).choices = list(conf.all_scopes.items())
 
 
 class ModeForm(forms.Form):

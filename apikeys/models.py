@@ -44,6 +44,10 @@ class ApiKey(models.Model):
     # Bumped by every change that matters to request handling; caches compare it.
     version = models.PositiveBigIntegerField(default=1, editable=False)
 
+    # Never stored: set on a key just created or rolled, for the one response that shows its secret.
+    key: str
+    warnings: list[dict[str, str]]
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["owner", "-created_at"], name="apikey_owner_created")]
@@ -108,6 +112,9 @@ class AuditEvent(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
+
+    # Never stored: set by selectors.history_for, a readable line about the change.
+    summary: str
 
     class Meta:
         ordering = ["-created_at", "-id"]

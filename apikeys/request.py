@@ -3,7 +3,10 @@ any app that logs requests (usagelogs reads it; apikeys never reads usagelogs)."
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from django.http import HttpRequest
+from rest_framework.exceptions import NotAuthenticated
 
 from . import keycache
 from .authentication import read_presented_key
@@ -13,6 +16,18 @@ from .records import KeyRecord
 from .secrets import prefix_of
 from .services import Actor
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """The request of a ``login_required`` view, whose user is known to be signed in.
+
+    Only for annotations: Django builds plain ``HttpRequest`` objects.
+    """
+
+    user: User
+
 
 def client_ip_text(request: Any) -> str | None:
     """The client address as text (``203.0.113.5``), or ``None`` when it is unknown."""
@@ -20,13 +35,17 @@ def client_ip_text(request: Any) -> str | None:
     return address.text if address is not None else None
 
 
-def owner_id_of(request: Any) -> int | None:
-    """The owner whose objects this request may see: the key's owner, or the signed-in user."""
+def owner_id_of(request: Any) -> int:
+    """The owner whose objects this request may see: the key's owner, or the signed-in user.
+
+    API views call it behind a permission that requires one of them; without either it raises
+    ``NotAuthenticated`` rather than scope a query to nobody.
+    """
     if isinstance(getattr(request, "auth", None), KeyRecord):
         return int(request.auth.owner_id)
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return None
+        raise NotAuthenticated
     return int(user.pk)
 
 

@@ -77,7 +77,8 @@ class ErrorDetailSerializer(serializers.Serializer):
     client_ip = serializers.CharField(
         required=False, allow_null=True, help_text="With IP_NOT_ALLOWED: the client IP as the server saw it."
     )
-    fields = serializers.DictField(
+    # A declared field named "fields", as the error body names it; not Serializer.fields.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=FieldErrorSerializer(many=True),
         required=False,
         help_text="With VALIDATION_ERROR: errors by dotted field path, such as allowlist.2.cidr.",

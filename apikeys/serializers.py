@@ -93,7 +93,7 @@ class EntryInputSerializer(StrictSerializer):
     """One allowlist entry: an address or a range, and an optional label."""
 
     cidr = CidrField()
-    label = LabelField(required=False)
+    label = LabelField(required=False)  # type: ignore[assignment]  # a declared field, not Field.label
 
 
 @extend_schema_field(EntryInputSerializer(many=True))
@@ -220,14 +220,14 @@ class EntryCreateSerializer(StrictSerializer):
     """One entry to add."""
 
     cidr = CidrField()
-    label = LabelField(required=False, default="")
+    label = LabelField(required=False, default="")  # type: ignore[assignment]  # a declared field, not Field.label
 
 
 class EntryUpdateSerializer(StrictSerializer):
     """The entry's new cidr, label, or both."""
 
     cidr = CidrField(required=False)
-    label = LabelField(required=False)
+    label = LabelField(required=False)  # type: ignore[assignment]  # a declared field, not Field.label
 
 
 ACTOR_TYPES = [("user", "User"), ("api_key", "API key"), ("system", "System")]

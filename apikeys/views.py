@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -31,7 +32,7 @@ from .forms import (
     unbound_copy,
 )
 from .models import ApiKey
-from .request import actor_of, client_ip_text
+from .request import AuthenticatedHttpRequest, actor_of, client_ip_text
 
 ALREADY_DONE = (
     "That form was already submitted, so nothing was done twice. A secret is shown only once: "
@@ -40,7 +41,7 @@ ALREADY_DONE = (
 GET_POST = require_http_methods(["GET", "POST"])
 
 
-def _key(request: HttpRequest, key_id: Any) -> ApiKey:
+def _key(request: AuthenticatedHttpRequest, key_id: Any) -> ApiKey:
     return selectors.key_get_for(owner_id=request.user.pk, key_id=key_id)
 
 
@@ -68,7 +69,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def developer(request: HttpRequest) -> HttpResponse:
+def developer(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The API Keys table."""
     keys = selectors.key_list_for(owner_id=request.user.pk)
     return render(request, "apikeys/developer.html", {"keys": keys})
@@ -79,7 +80,7 @@ def _render_create(request: HttpRequest, form: KeyForm, rows: Any) -> HttpRespon
     return render(request, "apikeys/key_create.html", context)
 
 
-def _create_from(request: HttpRequest, form: KeyForm, rows: Any) -> tuple[ApiKey, str]:
+def _create_from(request: AuthenticatedHttpRequest, form: KeyForm, rows: Any) -> tuple[ApiKey, str]:
     data = form.cleaned_data
     days = data.get("expires_in")
     return services.key_create(
@@ -96,7 +97,7 @@ def _create_from(request: HttpRequest, form: KeyForm, rows: Any) -> tuple[ApiKey
 
 @login_required
 @GET_POST
-def key_create(request: HttpRequest) -> HttpResponse:
+def key_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The Create API Key form; on success the secret is shown once."""
     if request.method == "GET":
         return _render_create(request, KeyForm(), EntryFormSet(prefix=ENTRY_PREFIX))
@@ -131,7 +132,7 @@ def _row_notes(rows: Any, key: ApiKey) -> list[dict[str, Any]]:
 
 
 def _render_allowlist(
-    request: HttpRequest, key: ApiKey, rows: Any, mode: ModeForm, errors: list[str] = ()
+    request: AuthenticatedHttpRequest, key: ApiKey, rows: Any, mode: ModeForm, errors: Sequence[str] = ()
 ) -> HttpResponse:
     context = {
         **_editor_context(request, rows),
@@ -148,7 +149,7 @@ def _render_allowlist(
 
 @login_required
 @GET_POST
-def allowlist(request: HttpRequest, key_id: Any) -> HttpResponse:
+def allowlist(request: AuthenticatedHttpRequest, key_id: Any) -> HttpResponse:
     """The IP Allowlist editor: Save replaces every row and the mode at once, or changes nothing."""
     key = _key(request, key_id)
     if request.method == "GET":
@@ -180,7 +181,7 @@ def allowlist(request: HttpRequest, key_id: Any) -> HttpResponse:
 
 @login_required
 @GET_POST
-def key_roll(request: HttpRequest, key_id: Any) -> HttpResponse:
+def key_roll(request: AuthenticatedHttpRequest, key_id: Any) -> HttpResponse:
     """Confirm, then issue a new secret and show it once."""
     key = _key(request, key_id)
     form = RollForm(request.POST if request.method == "POST" else None)
@@ -201,7 +202,7 @@ def key_roll(request: HttpRequest, key_id: Any) -> HttpResponse:
 
 @login_required
 @GET_POST
-def key_revoke(request: HttpRequest, key_id: Any) -> HttpResponse:
+def key_revoke(request: AuthenticatedHttpRequest, key_id: Any) -> HttpResponse:
     """Confirm, then revoke the key at once."""
     key = _key(request, key_id)
     if request.method == "POST":

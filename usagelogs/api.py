@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -13,6 +15,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import CursorPagination
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from apikeys.drf import KeyfenceAPIMixin
 from apikeys.permissions import HasScopes
@@ -43,13 +46,12 @@ FILTERS_TEXT = (
 FILTER_CODES = ("INVALID_CHOICE", "INVALID_STATUS", "INVALID_IP", "INVALID")
 
 
-class OwnLogsMixin(KeyfenceAPIMixin):
+class OwnLogsMixin(KeyfenceAPIMixin, GenericAPIView):
     """The caller's own logs, through the one FilterSet, for the list and the export alike."""
 
     permission_classes = [HasScopes(LOGS_READ)]
     filter_backends = [DjangoFilterBackend]
     filterset_class = UsageLogFilter
-    request: Request
 
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no owner
@@ -76,7 +78,7 @@ class UsageLogListView(OwnLogsMixin, ListAPIView):
         errors=error_codes(query=True, cursor=True),
         field_codes=FILTER_CODES,
     )
-    def get(self, request: Request, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
 
@@ -91,7 +93,7 @@ class CsvRenderer(BaseRenderer):
     charset = "utf-8"
 
     def render(
-        self, data: Any, accepted_media_type: str | None = None, renderer_context: dict[str, Any] | None = None
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Mapping[str, Any] | None = None
     ) -> bytes:
         return "".join(csv_lines(data or ())).encode()
 
@@ -134,5 +136,5 @@ class UsageLogExportView(OwnLogsMixin, GenericAPIView):
         field_codes=FILTER_CODES,
         filters=True,
     )
-    def get(self, request: Request):  # type: ignore[no-untyped-def]
+    def get(self, request: Request) -> StreamingHttpResponse:
         return csv_response(self.filter_queryset(self.get_queryset()), timezone.now())

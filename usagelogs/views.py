@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from apikeys.request import AuthenticatedHttpRequest
+
 from . import chart
 from .filters import UsageLogFilter
 from .selectors import log_page, logs_for, request_counts
@@ -71,7 +73,7 @@ def _page_context(request: HttpRequest, queryset: Any) -> dict[str, Any]:
 
 @login_required
 @require_GET
-def usage_logs(request: HttpRequest) -> HttpResponse:
+def usage_logs(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The filter form (GET, so the URL carries it), the chart, the table and the CSV link."""
     owned = logs_for(owner_id=request.user.pk)
     filterset = UsageLogFilter(request.GET, queryset=owned.select_related("api_key"), request=request)
