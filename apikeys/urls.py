@@ -2,7 +2,7 @@
 
 from django.urls import re_path
 
-from . import api
+from . import allowlist_api, api
 
 UUID = r"[0-9a-fA-F-]{1,64}"
 
@@ -11,10 +11,10 @@ urlpatterns = [
     re_path(r"^keys/?$", api.KeyListView.as_view(), name="api-keys"),
     re_path(rf"^keys/(?P<key_id>{UUID})/?$", api.KeyDetailView.as_view(), name="api-key"),
     re_path(rf"^keys/(?P<key_id>{UUID})/roll/?$", api.KeyRollView.as_view(), name="api-key-roll"),
-    re_path(rf"^keys/(?P<key_id>{UUID})/allowlist/?$", api.AllowlistView.as_view(), name="api-allowlist"),
+    re_path(rf"^keys/(?P<key_id>{UUID})/allowlist/?$", allowlist_api.AllowlistView.as_view(), name="api-allowlist"),
     re_path(
         rf"^keys/(?P<key_id>{UUID})/allowlist/(?P<entry_id>{UUID})/?$",
-        api.AllowlistEntryView.as_view(),
+        allowlist_api.AllowlistEntryView.as_view(),
         name="api-allowlist-entry",
     ),
     re_path(rf"^keys/(?P<key_id>{UUID})/events/?$", api.KeyEventsView.as_view(), name="api-key-events"),
