@@ -8,6 +8,7 @@ settings on first use and kept; a changed setting (``override_settings``, pytest
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar, cast
 
 from django.conf import settings as django_settings
@@ -29,7 +30,12 @@ class AppSettings:
 
     def __init__(self) -> None:
         self._kept: dict[str, Any] = {}
+        self._listeners: list[Callable[[], None]] = []
         setting_changed.connect(self._setting_changed, weak=False, dispatch_uid=f"keyfence-conf-{id(self)}")
+
+    def on_reload(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` whenever what is kept is dropped: for state built from these settings."""
+        self._listeners.append(listener)
 
     def raw(self, name: str) -> Any:
         """The value as configured, unchecked, for the system checks."""
@@ -53,10 +59,15 @@ class AppSettings:
     def _setting_changed(self, *, setting: str, **kwargs: Any) -> None:
         if setting.startswith("KEYFENCE_") or setting in self.watched:
             self._kept.clear()
+            for listener in self._listeners:
+                listener()
 
 
 class ApiKeySettings(AppSettings):
     """The keys app's settings (SPEC §11)."""
+
+    # The key cache keeps a client for the cache that CACHES and CACHE_ALIAS name.
+    watched: ClassVar[frozenset[str]] = frozenset({"CACHES"})
 
     defaults: ClassVar[dict[str, Any]] = {
         "TRUSTED_PROXIES": [],

@@ -26,9 +26,7 @@ from django.core.cache import caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
-from django.core.signals import setting_changed
 from django.db import transaction
-from django.dispatch import receiver
 
 from .conf import conf
 from .errors import CacheUnavailable
@@ -123,12 +121,14 @@ def _reader_for(cache: Any) -> Any:
     return read
 
 
-@receiver(setting_changed, dispatch_uid="keyfence-keycache-settings")
-def _settings_changed(*, setting: str, **kwargs: Any) -> None:
-    # The answer above is remembered per process; a test that swaps the cache must reset it.
-    if setting in ("CACHES", "KEYFENCE_CACHE_ALIAS"):
-        _state.clear()
-        breaker.open_until = 0.0
+def _forget_cache() -> None:
+    # The cache client and whether it is shared are kept per process; a changed CACHES or
+    # KEYFENCE_CACHE_ALIAS (a test that swaps the cache) must start afresh.
+    _state.clear()
+    breaker.open_until = 0.0
+
+
+conf.on_reload(_forget_cache)
 
 
 def _record_key(prefix: str) -> str:

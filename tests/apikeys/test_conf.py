@@ -36,3 +36,14 @@ def test_a_setting_that_is_not_ours_does_not_drop_what_is_kept(settings: object)
     assert "MAX_ALLOWLIST_ENTRIES" in conf._kept
     with override_settings(LANGUAGE_CODE="de"):
         assert "MAX_ALLOWLIST_ENTRIES" in conf._kept
+
+
+def test_a_changed_cache_setting_drops_state_built_from_it() -> None:
+    calls: list[str] = []
+    conf.on_reload(lambda: calls.append("reloaded"))
+    try:
+        with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}):
+            assert calls == ["reloaded"]
+        assert calls == ["reloaded", "reloaded"]
+    finally:
+        conf._listeners.pop()
