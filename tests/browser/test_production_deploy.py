@@ -111,6 +111,23 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def readme_env_file(**values: str) -> str:
+    """The env file of the README's production recipe, each of its variables given ``values``.
+
+    Every variable the README sets must be given a value here, and no other, so that the file
+    this test runs with has exactly the README's names (DEBUG=0 stays as the README writes it).
+    """
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```sh\n(.*?)```", readme.split("\n## Production\n", 1)[1], re.S).group(1)
+    lines = [line.strip() for line in block.splitlines() if line.strip()]
+    names = [line.split("=", 1)[0] for line in lines]
+    assert set(names) - {"DEBUG"} == set(values), f"the README's env file sets {names}"
+    assert "DEBUG=0" in lines
+    return "".join(
+        f"{name}={values[name]}\n" if name in values else f"{line}\n" for name, line in zip(names, lines, strict=True)
+    )
+
+
 def nginx_config(workdir: Path, port: int, upstreams: list[str]) -> str:
     """docs/nginx.conf with the test's port, certificate and app servers, inside a minimal http block."""
     site = (ROOT / "docs" / "nginx.conf").read_text()
@@ -157,22 +174,18 @@ def deployment(tmp_path_factory: Any) -> Iterator[Deployment]:
         )
         port = free_port()
         url = f"https://localhost:{port}"
-        # The operator's env file, as the README's production recipe writes it.
+        # The operator's env file: the README's, with this machine's addresses and a real secret.
         env_file = workdir / "keyfence.env"
         env_file.write_text(
-            "\n".join(
-                [
-                    "DEBUG=0",
-                    f"SECRET_KEY={secrets.token_urlsafe(40)}",
-                    "ALLOWED_HOSTS=localhost",
-                    f"DATABASE_URL={POSTGRES}/{database}",
-                    f"REDIS_URL=redis://127.0.0.1:{redis_port}/0",
-                    "TRUSTED_PROXIES=127.0.0.1/32",
-                    f"CSRF_TRUSTED_ORIGINS={url}",
-                    "WEB_CONCURRENCY=3",
-                ]
+            readme_env_file(
+                SECRET_KEY=secrets.token_urlsafe(40),
+                ALLOWED_HOSTS="localhost",
+                DATABASE_URL=f"{POSTGRES}/{database}",
+                REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+                TRUSTED_PROXIES="127.0.0.1/32",
+                CSRF_TRUSTED_ORIGINS=url,
+                WEB_CONCURRENCY="3",
             )
-            + "\n"
         )
         subprocess.run(
             [
