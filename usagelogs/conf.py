@@ -43,6 +43,17 @@ class UsageLogSettings(AppSettings):
         return cast(tuple[str, ...], self._derived("exclude_paths", lambda: tuple(self._get("LOG_EXCLUDE_PATHS"))))
 
     @property
+    def excluded_paths(self) -> frozenset[str]:
+        """The paths left out of the log, each with and without a trailing slash: exact, not prefixes."""
+        return cast(
+            frozenset[str],
+            self._derived(
+                "excluded_paths",
+                lambda: frozenset(p.rstrip("/") + end for p in self.LOG_EXCLUDE_PATHS for end in ("", "/")),
+            ),
+        )
+
+    @property
     def LOG_MODE(self) -> str:  # noqa: N802
         return cast(str, self._get("LOG_MODE"))
 

@@ -28,7 +28,7 @@ class UsageLogMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.path_info
-        if not path.startswith(conf.API_PREFIX) or path.startswith(conf.LOG_EXCLUDE_PATHS):
+        if not path.startswith(conf.API_PREFIX) or path in conf.excluded_paths:
             return self.get_response(request)
         started = time.perf_counter()
         response = self.get_response(request)
