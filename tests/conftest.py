@@ -128,15 +128,25 @@ def failing_database(monkeypatch) -> Outage:
 # --- caches -----------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["local-memory", "redis"])
-def cache_mode(request: Any, settings: Any) -> dict[str, str]:
-    """Both cache set-ups for app servers: per-process memory, and Redis as the shared cache."""
-    if request.param == "redis":
-        if not redis_available():
-            if os.environ.get("KEYFENCE_REQUIRE_SERVICES"):
-                pytest.fail(f"Redis is required at {REDIS_URL}")
-            pytest.skip(f"Redis is not running at {REDIS_URL}")
-        settings.CACHES = redis_caches()
-        return {"REDIS_URL": REDIS_URL}
+@pytest.fixture
+def local_cache(settings: Any) -> dict[str, str]:
+    """The default per-process cache, whatever REDIS_URL this run has; the env for app servers."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     return {"REDIS_URL": ""}
+
+
+@pytest.fixture
+def shared_cache(settings: Any) -> dict[str, str]:
+    """Redis as the shared cache, on the test run's own database; the env for app servers."""
+    if not redis_available():
+        if os.environ.get("KEYFENCE_REQUIRE_SERVICES"):
+            pytest.fail(f"Redis is required at {REDIS_URL}")
+        pytest.skip(f"Redis is not running at {REDIS_URL}")
+    settings.CACHES = redis_caches()
+    return {"REDIS_URL": REDIS_URL}
+
+
+@pytest.fixture(params=["local-memory", "redis"])
+def cache_mode(request: Any) -> dict[str, str]:
+    """Both cache set-ups, one after the other: per-process memory, and Redis as the shared cache."""
+    return dict(request.getfixturevalue("shared_cache" if request.param == "redis" else "local_cache"))

@@ -93,8 +93,7 @@ def test_is_authenticated_view_still_refuses_a_request_without_a_key(api):
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
-def test_reading_another_attribute_loads_the_owner_once(user, make_key, api, django_assert_num_queries, settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+def test_reading_another_attribute_loads_the_owner_once(user, make_key, api, django_assert_num_queries, local_cache):
     _, secret = make_key(user)
     client = api(secret)
     assert client.get("/host/username").status_code == 200

@@ -4,7 +4,6 @@ holds, what a lookup costs, and that no change is ever missed (SPEC §1, §11)."
 from __future__ import annotations
 
 import dataclasses
-import os
 import pickle
 import time
 from collections.abc import Callable
@@ -22,28 +21,12 @@ from apikeys.models import AllowlistEntry, ApiKey
 from apikeys.networks import parse_client_address
 from apikeys.records import KeyRecord
 from apikeys.secrets import generate_prefix, hash_key
-from tests.servers import REDIS_URL, redis_available, redis_caches
+from tests.servers import REDIS_URL
 
 pytestmark = pytest.mark.django_db
 
 MakeKey = Callable[..., tuple[ApiKey, str]]
 LATER = datetime(2099, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def local_cache(settings: Any) -> None:
-    """The default per-process cache, whatever REDIS_URL this run has."""
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-
-
-@pytest.fixture
-def shared_cache(settings: Any) -> None:
-    """Redis as the shared cache."""
-    if not redis_available():
-        if os.environ.get("KEYFENCE_REQUIRE_SERVICES"):
-            pytest.fail(f"Redis is required at {REDIS_URL}")
-        pytest.skip(f"Redis is not running at {REDIS_URL}")
-    settings.CACHES = redis_caches()
 
 
 def unused_prefix() -> str:

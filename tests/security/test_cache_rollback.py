@@ -2,7 +2,6 @@
 old token with the record made under it. It must not bring a revoked key back for long: a record
 is believed only until its revalidation deadline, and revoking again takes effect at once."""
 
-import os
 import time
 from types import SimpleNamespace
 
@@ -12,19 +11,9 @@ from django.core.cache import caches
 
 from apikeys import keycache, records, services
 from apikeys.models import ApiKey
-from tests.servers import REDIS_URL, app_server, call, redis_available, redis_caches
+from tests.servers import REDIS_URL, app_server, call
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def shared_cache(settings):
-    if not redis_available():
-        if os.environ.get("KEYFENCE_REQUIRE_SERVICES"):
-            pytest.fail(f"Redis is required at {REDIS_URL}")
-        pytest.skip(f"Redis is not running at {REDIS_URL}")
-    settings.CACHES = redis_caches()
-    return {"REDIS_URL": REDIS_URL}
 
 
 def snapshot(prefix: str) -> dict[str, bytes]:
