@@ -59,6 +59,7 @@ def entries_snapshot(key: ApiKey) -> list[dict[str, str]]:
 def audit(key: ApiKey, actor: Actor, action: str, before: Any = None, after: Any = None) -> AuditEvent:
     return AuditEvent.objects.create(
         api_key=key,
+        workspace_id=key.workspace_id,
         action=action,
         actor_user_id=actor.user_id,
         actor_key_id=actor.key_id,

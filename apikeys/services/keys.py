@@ -11,6 +11,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from workspaces.services import personal_workspace_for
+
 from .. import keycache
 from ..conf import conf
 from ..models import AllowlistEntry, AllowlistMode, ApiKey, AuditAction
@@ -60,17 +62,22 @@ def key_create(
     allowlist: Sequence[EntryInput] = (),
     allowlist_mode: str = AllowlistMode.ENFORCE,
     expires_at: datetime | None = None,
+    workspace_id: Any = None,
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its full secret, which is never stored or shown again.
 
-    ``allowlist`` comes from :func:`networks.validate_allowlist`.
+    ``allowlist`` comes from :func:`networks.validate_allowlist`. The key belongs to
+    ``workspace_id``, or to the owner's personal workspace when none is given.
     """
+    if workspace_id is None:
+        workspace_id = personal_workspace_for(user_id=owner_id).pk
     prefix = generate_prefix()
     while ApiKey.objects.filter(prefix=prefix).exists():
         prefix = generate_prefix()
     full = generate_key(prefix)
     key = ApiKey(
         owner_id=owner_id,
+        workspace_id=workspace_id,
         name=name,
         description=description,
         prefix=prefix,
@@ -80,7 +87,7 @@ def key_create(
         expires_at=expires_at,
         created_by_id=actor.user_id,
     )
-    key.full_clean(exclude=["owner", "created_by"])
+    key.full_clean(exclude=["owner", "created_by", "workspace"])
     key.save()
     _store_entries(key, allowlist)
     audit(key, actor, AuditAction.KEY_CREATED, after={**key_snapshot(key), "allowlist": entries_snapshot(key)})
@@ -111,7 +118,7 @@ def key_update(
         key.expires_at = expires_at
     if not isinstance(allowlist_mode, Unset):
         key.allowlist_mode = validate_mode(allowlist_mode)
-    key.full_clean(exclude=["owner", "created_by"])
+    key.full_clean(exclude=["owner", "created_by", "workspace"])
     key.save(update_fields=["name", "description", "scopes", "expires_at", "allowlist_mode"])
     after = key_snapshot(key)
     if before != after:

@@ -15,6 +15,7 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "rest_framework",
+    "workspaces",
     "apikeys",
 ]
 MIDDLEWARE: list[str] = []

@@ -1,0 +1,44 @@
+"""Writes to workspaces. Every user has a personal workspace, made on first need."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from .models import Membership, Role, Workspace
+
+SLUG_MAX = 50
+
+
+def unique_slug(base: str) -> str:
+    """``base`` as a slug, with ``-2``, ``-3``… added until no workspace has it."""
+    stem = slugify(base)[: SLUG_MAX - 4].strip("-") or "workspace"
+    slug, number = stem, 1
+    while Workspace.objects.filter(slug=slug).exists():
+        number += 1
+        slug = f"{stem}-{number}"
+    return slug
+
+
+def personal_workspace_for(*, user_id: Any) -> Workspace:
+    """The user's personal workspace, created with the user as its owner if it does not exist yet."""
+    existing = Workspace.objects.filter(personal_for_id=user_id).first()
+    if existing is not None:
+        return existing
+    user = get_user_model()._default_manager.get(pk=user_id)
+    try:
+        with transaction.atomic():
+            workspace = Workspace.objects.create(
+                name=f"{user.get_username()}'s workspace", slug=unique_slug(user.get_username()), personal_for=user
+            )
+            Membership.objects.create(workspace=workspace, user=user, role=Role.OWNER)
+    except IntegrityError:
+        # Another request made it first; theirs is the one. (A slug taken in between is an error.)
+        made = Workspace.objects.filter(personal_for_id=user_id).first()
+        if made is None:
+            raise
+        return made
+    return workspace
