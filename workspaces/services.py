@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
@@ -41,4 +43,29 @@ def personal_workspace_for(*, user_id: Any) -> Workspace:
         if made is None:
             raise
         return made
+    return workspace
+
+
+INVALID_NAME = "INVALID_NAME"
+INVALID_SLUG = "INVALID_SLUG"
+SLUG_TAKEN = "SLUG_TAKEN"
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+@transaction.atomic
+def workspace_create(*, owner_id: Any, name: Any, slug: Any = None) -> Workspace:
+    """A new team workspace with ``owner_id`` as its owner; the slug is made from the name if not given."""
+    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
+        raise ValidationError({"name": ValidationError("Give a name of 1 to 100 characters.", code=INVALID_NAME)})
+    name = name.strip()
+    if slug is None:
+        slug = unique_slug(name)
+    elif not isinstance(slug, str) or len(slug) > SLUG_MAX or not _SLUG.fullmatch(slug):
+        raise ValidationError(
+            {"slug": ValidationError("Use 1 to 50 lower-case letters, digits and single hyphens.", code=INVALID_SLUG)}
+        )
+    elif Workspace.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": ValidationError(f"The slug {slug} is taken.", code=SLUG_TAKEN)})
+    workspace = Workspace.objects.create(name=name, slug=slug)
+    Membership.objects.create(workspace=workspace, user_id=owner_id, role=Role.OWNER)
     return workspace

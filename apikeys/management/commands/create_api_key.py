@@ -13,6 +13,8 @@ from django.utils import timezone
 from apikeys import services
 from apikeys.models import AllowlistMode
 from apikeys.networks import validate_allowlist
+from workspaces.roles import INSUFFICIENT_ROLE, Action, can
+from workspaces.selectors import role_of, workspace_by_slug
 
 
 def _allow_item(text: str) -> dict[str, str]:
@@ -41,6 +43,24 @@ class Command(BaseCommand):
         parser.add_argument("--allow", action="append", default=[], metavar="CIDR[=LABEL]", help="repeatable")
         parser.add_argument("--report-only", action="store_true")
         parser.add_argument("--expires-in", type=int, metavar="DAYS")
+        parser.add_argument(
+            "--workspace", metavar="SLUG", help="where the key goes; default: the user's personal workspace"
+        )
+
+    def _workspace_id(self, slug: str | None, owner: Any) -> Any:
+        """The workspace's id, once the user is a member allowed to create keys there."""
+        if slug is None:
+            return None
+        workspace = workspace_by_slug(slug)
+        if workspace is None:
+            raise CommandError(f"WORKSPACE_NOT_FOUND: no workspace {slug!r}.")
+        role = role_of(workspace_id=workspace.pk, user_id=owner.pk)
+        if not can(role, Action.CREATE_KEY):
+            held = f"is a {role}" if role else "is not a member"
+            raise CommandError(
+                f"{INSUFFICIENT_ROLE}: {owner.get_username()} {held} of {slug}; creating keys needs developer."
+            )
+        return workspace.pk
 
     def handle(self, *args: Any, **options: Any) -> None:
         user_model = get_user_model()
@@ -51,6 +71,7 @@ class Command(BaseCommand):
         expires_in = options["expires_in"]
         if expires_in is not None and not 1 <= expires_in <= 3650:
             raise CommandError("INVALID_EXPIRY: --expires-in takes 1 to 3650 days.")
+        workspace_id = self._workspace_id(options["workspace"], owner)
         try:
             allowlist = validate_allowlist([_allow_item(item) for item in options["allow"]])
             _, full = services.key_create(
@@ -62,6 +83,7 @@ class Command(BaseCommand):
                 allowlist_mode=AllowlistMode.REPORT if options["report_only"] else AllowlistMode.ENFORCE,
                 expires_at=timezone.now() + timedelta(days=expires_in) if expires_in else None,
                 actor=services.Actor(user_id=None),
+                workspace_id=workspace_id,
             )
         except ValidationError as exc:
             raise CommandError(_describe(exc)) from None
