@@ -36,6 +36,7 @@ logger = logging.getLogger("keyfence.keycache")
 
 # prefix -> record read from the shared cache, valid while the shared token is its token.
 _by_token: dict[str, KeyRecord] = {}
+RECORD_FORMAT = 2
 _state: dict[str, Any] = {}
 
 
@@ -132,8 +133,9 @@ conf.on_reload(_forget_cache)
 
 
 def _record_key(prefix: str) -> str:
-    # "rec", not the former "key": records cached before ``fresh_until`` existed are never read.
-    return f"keyfence:rec:{prefix}"
+    # The format's number changes with KeyRecord's fields: a record cached by an older release
+    # (without the workspace, say) is never read, only replaced.
+    return f"keyfence:rec{RECORD_FORMAT}:{prefix}"
 
 
 def _version_key(prefix: str) -> str:

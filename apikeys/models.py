@@ -20,9 +20,7 @@ class ApiKey(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
     # The workspace the key belongs to (SPEC §13): its owner's personal one unless another is given.
-    workspace = models.ForeignKey(
-        "workspaces.Workspace", null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys"
-    )
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100)
     description = models.CharField(max_length=500, blank=True, default="")
     prefix = models.CharField(max_length=8, unique=True, editable=False)
@@ -107,9 +105,7 @@ class AuditEvent(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="events")
-    workspace = models.ForeignKey(
-        "workspaces.Workspace", null=True, blank=True, on_delete=models.CASCADE, related_name="events"
-    )
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="events")
     action = models.CharField(max_length=40, choices=AuditAction.choices)
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -25,6 +25,7 @@ from .models import AllowlistEntry, ApiKey
 _COLUMNS = (
     "id",
     "owner_id",
+    "workspace_id",
     "name",
     "secret_hash",
     "previous_secret_hash",
@@ -49,6 +50,7 @@ class KeyRecord:
 
     id: Any
     owner_id: int
+    workspace_id: Any
     name: str
     prefix: str
     secret_hash: str
@@ -122,6 +124,7 @@ def _record(prefix: str, row: tuple[Any, ...], token: str) -> KeyRecord:
     (
         key_id,
         owner_id,
+        workspace_id,
         name,
         secret_hash,
         previous_hash,
@@ -141,6 +144,7 @@ def _record(prefix: str, row: tuple[Any, ...], token: str) -> KeyRecord:
     return KeyRecord(
         id=key_id,
         owner_id=owner_id,
+        workspace_id=workspace_id if isinstance(workspace_id, uuid.UUID) else uuid.UUID(str(workspace_id)),
         name=name,
         prefix=prefix,
         secret_hash=secret_hash,

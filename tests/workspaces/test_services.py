@@ -62,3 +62,13 @@ def test_users_of_any_name_get_one(db: Any) -> None:
     first, second = users.create_user("dana"), users.create_user("Dana")
     assert personal_workspace_for(user_id=first.pk).slug == "dana"
     assert personal_workspace_for(user_id=second.pk).slug == "dana-2"
+
+
+def test_the_key_cache_knows_the_keys_workspace(user: Any, make_key: Any, cache_mode: dict[str, str]) -> None:
+    from apikeys import keycache
+
+    team = Workspace.objects.create(name="Ops", slug="ops")
+    key, _ = make_key(user, workspace_id=team.pk)
+    for _ in range(2):  # read from the database, then from the cache in use
+        record = keycache.get_record(key.prefix)
+        assert record is not None and record.workspace_id == team.pk
