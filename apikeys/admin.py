@@ -118,15 +118,32 @@ class ApiKeyAdminForm(forms.ModelForm):
 class ApiKeyAdmin(admin.ModelAdmin):
     form = ApiKeyAdminForm
     inlines = [AllowlistEntryInline]
-    list_display = ["name", "owner", "prefix", "allowlist_mode", "entry_count", "last_used_at", "revoked_at"]
+    list_display = [
+        "name",
+        "owner",
+        "workspace",
+        "prefix",
+        "allowlist_mode",
+        "entry_count",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_filter = ["allowlist_mode", ("revoked_at", admin.EmptyFieldListFilter)]
-    search_fields = ["name", "prefix", "owner__username"]
-    readonly_fields = ["prefix", "created_at", "created_by", "last_used_at", "last_used_ip", "revoked_at"]
+    search_fields = ["name", "prefix", "owner__username", "workspace__slug"]
+    readonly_fields = [
+        "prefix",
+        "workspace",
+        "created_at",
+        "created_by",
+        "last_used_at",
+        "last_used_ip",
+        "revoked_at",
+    ]
     actions = ["revoke_keys"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ApiKey]:
         keys: QuerySet[ApiKey] = super().get_queryset(request)
-        return keys.select_related("owner").annotate(_entries=Count("entries"))
+        return keys.select_related("owner", "workspace").annotate(_entries=Count("entries"))
 
     @admin.display(description="entries", ordering="_entries")
     def entry_count(self, obj: WithAnnotations[ApiKey, _EntryCount]) -> int:

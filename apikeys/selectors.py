@@ -15,8 +15,10 @@ from .models import AllowlistEntry, ApiKey, AuditEvent
 
 def key_list_for(*, owner_id: int) -> QuerySet[ApiKey]:
     """The owner's keys, newest first, with their entries."""
-    return ApiKey.objects.filter(owner_id=owner_id).prefetch_related(
-        Prefetch("entries", queryset=AllowlistEntry.objects.order_by("created_at", "id"))
+    return (
+        ApiKey.objects.filter(owner_id=owner_id)
+        .select_related("workspace", "created_by")
+        .prefetch_related(Prefetch("entries", queryset=AllowlistEntry.objects.order_by("created_at", "id")))
     )
 
 

@@ -7,6 +7,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from workspaces.models import Workspace
+
 from . import networks
 from .models import AllowlistEntry, AllowlistMode, ApiKey, AuditEvent
 
@@ -137,11 +139,21 @@ class ApiKeySerializer(serializers.ModelSerializer):
         child=serializers.CharField(), read_only=True, help_text="Scopes such as keys:read, keys:write and logs:read."
     )
     status = serializers.ChoiceField(choices=KEY_STATUSES, read_only=True)
+    workspace: serializers.SlugRelatedField[Workspace] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, help_text="The slug of the workspace the key belongs to."
+    )
+    created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="The username of who created the key; null for a key made by the command line or a removed user.",
+    )
 
     class Meta:
         model = ApiKey
         fields = [
             "id",
+            "workspace",
             "name",
             "description",
             "prefix",
@@ -150,6 +162,7 @@ class ApiKeySerializer(serializers.ModelSerializer):
             "allowlist_mode",
             "status",
             "created_at",
+            "created_by",
             "expires_at",
             "revoked_at",
             "last_used_at",
