@@ -13,6 +13,13 @@ from django.utils.text import slugify
 from .models import Membership, Role, Workspace
 
 SLUG_MAX = 50
+NAME_MAX = 100
+
+
+def personal_name(username: str) -> str:
+    """The personal workspace's name; a long username is cut so that the name fits."""
+    suffix = "'s workspace"
+    return username[: NAME_MAX - len(suffix)] + suffix
 
 
 def unique_slug(base: str) -> str:
@@ -34,7 +41,7 @@ def personal_workspace_for(*, user_id: Any) -> Workspace:
     try:
         with transaction.atomic():
             workspace = Workspace.objects.create(
-                name=f"{user.get_username()}'s workspace", slug=unique_slug(user.get_username()), personal_for=user
+                name=personal_name(user.get_username()), slug=unique_slug(user.get_username()), personal_for=user
             )
             Membership.objects.create(workspace=workspace, user=user, role=Role.OWNER)
     except IntegrityError:

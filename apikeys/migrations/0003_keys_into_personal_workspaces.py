@@ -35,7 +35,9 @@ def forwards(apps, schema_editor):
             # Historical models carry fields only, not USERNAME_FIELD: "username" is the usual one.
             username = getattr(owner, "username", "") or f"user-{owner.pk}"
             workspace = Workspace.objects.create(
-                name=f"{username}'s workspace", slug=_unique_slug(Workspace, username), personal_for_id=owner.pk
+                name=f"{username[:88]}'s workspace",  # 100 characters at most
+                slug=_unique_slug(Workspace, username),
+                personal_for_id=owner.pk,
             )
             Membership.objects.create(workspace=workspace, user_id=owner.pk, role="owner")
         keys = ApiKey.objects.filter(owner_id=owner.pk, workspace__isnull=True)

@@ -45,8 +45,8 @@ def make_key(apps: Any, owner: Any, prefix: str) -> Any:
 
 def test_keys_and_events_move_into_their_owners_personal_workspaces_and_back(old_schema: Any) -> None:
     users = old_schema.get_model("auth", "User").objects
-    alice, bob, carol = (users.create(username=name) for name in ("alice", "Alice!", "carol"))
-    for prefix, owner in (("aaaa0001", alice), ("aaaa0002", alice), ("bbbb0001", bob)):
+    alice, bob, carol, long = (users.create(username=name) for name in ("alice", "Alice!", "carol", "l" * 150))
+    for prefix, owner in (("aaaa0001", alice), ("aaaa0002", alice), ("bbbb0001", bob), ("llll0001", long)):
         make_key(old_schema, owner, prefix)
 
     new = migrate(latest())
@@ -62,11 +62,16 @@ def test_keys_and_events_move_into_their_owners_personal_workspaces_and_back(old
     assert list(keys.filter(workspace=bobs).values_list("prefix", flat=True)) == ["bbbb0001"]
     assert not keys.filter(workspace__isnull=True).exists() and not events.filter(workspace__isnull=True).exists()
     assert events.get(api_key__prefix="bbbb0001").workspace_id == bobs.pk
-    assert {(m.user_id, m.role) for m in memberships.all()} == {(alice.pk, "owner"), (bob.pk, "owner")}
+    assert {(m.user_id, m.role) for m in memberships.all()} == {
+        (alice.pk, "owner"),
+        (bob.pk, "owner"),
+        (long.pk, "owner"),
+    }
+    assert len(workspaces.get(personal_for_id=long.pk).name) == 100
     assert not workspaces.filter(personal_for_id=carol.pk).exists(), "only owners of keys are moved now"
 
     old = migrate(BEFORE)
     ApiKey = old.get_model("apikeys", "ApiKey")
     assert "workspace" not in {field.name for field in ApiKey._meta.get_fields()}
-    assert sorted(ApiKey.objects.values_list("prefix", flat=True)) == ["aaaa0001", "aaaa0002", "bbbb0001"]
-    assert old.get_model("apikeys", "AuditEvent").objects.count() == 3
+    assert sorted(ApiKey.objects.values_list("prefix", flat=True)) == ["aaaa0001", "aaaa0002", "bbbb0001", "llll0001"]
+    assert old.get_model("apikeys", "AuditEvent").objects.count() == 4

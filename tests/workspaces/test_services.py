@@ -72,3 +72,11 @@ def test_the_key_cache_knows_the_keys_workspace(user: Any, make_key: Any, cache_
     for _ in range(2):  # read from the database, then from the cache in use
         record = keycache.get_record(key.prefix)
         assert record is not None and record.workspace_id == team.pk
+
+
+def test_a_long_username_gets_a_personal_workspace_whose_name_fits(db: Any, make_key: Any) -> None:
+    long_user = get_user_model().objects.create_user("u" * 150)
+    key, _ = make_key(long_user)
+    workspace = Workspace.objects.get(personal_for=long_user)
+    assert workspace.name == "u" * 88 + "'s workspace" and len(workspace.name) == 100
+    assert key.workspace_id == workspace.pk
