@@ -18,12 +18,12 @@ from django.urls import URLPattern, path, reverse
 from django.utils.cache import add_never_cache_headers
 
 from . import services
-from .admin_mixins import ReadOnlyAdminMixin
+from .admin_mixins import ReadOnlyAdminMixin, admin_actor, admin_scope
 from .conf import conf
 from .forms import validate_rows
 from .models import AllowlistEntry, ApiKey, AuditEvent
+from workspaces.models import Workspace
 from .networks import find_overlaps, normalize_cidr, validate_label
-from .request import actor_of
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -102,7 +102,7 @@ class ApiKeyAdminForm(forms.ModelForm):
 
     class Meta:
         model = ApiKey
-        fields = ["owner", "name", "description", "scopes", "allowlist_mode", "expires_at"]
+        fields = ["workspace", "name", "description", "scopes", "allowlist_mode", "expires_at"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -120,8 +120,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
     inlines = [AllowlistEntryInline]
     list_display = [
         "name",
-        "owner",
         "workspace",
+        "created_by",
         "prefix",
         "allowlist_mode",
         "entry_count",
@@ -129,10 +129,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "revoked_at",
     ]
     list_filter = ["allowlist_mode", ("revoked_at", admin.EmptyFieldListFilter)]
-    search_fields = ["name", "prefix", "owner__username", "workspace__slug"]
+    search_fields = ["name", "prefix", "created_by__username", "workspace__slug"]
     readonly_fields = [
         "prefix",
-        "workspace",
         "created_at",
         "created_by",
         "last_used_at",
@@ -143,7 +142,16 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ApiKey]:
         keys: QuerySet[ApiKey] = super().get_queryset(request)
-        return keys.select_related("owner", "workspace").annotate(_entries=Count("entries"))
+        return admin_scope(request, keys).select_related("created_by", "workspace").annotate(_entries=Count("entries"))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # A key stays in the workspace it was created in.
+        return [*self.readonly_fields, "workspace"] if obj is not None else list(self.readonly_fields)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "workspace":
+            kwargs["queryset"] = admin_scope(request, Workspace.objects.all(), field="pk")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="entries", ordering="_entries")
     def entry_count(self, obj: WithAnnotations[ApiKey, _EntryCount]) -> int:
@@ -157,7 +165,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         keys = list(queryset)
         for key in keys:
-            services.key_revoke(key=key, actor=actor_of(request))
+            services.key_revoke(key=key, actor=admin_actor(request))
         self.message_user(
             request,
             f"Revoked {len(keys)} key(s). Requests that use them now fail with API_KEY_REVOKED.",
@@ -183,16 +191,18 @@ class ApiKeyAdmin(admin.ModelAdmin):
             for name in ("name", "description", "scopes", "allowlist_mode", "expires_at")
         }
         if change:
-            services.key_update(key=obj, actor=actor_of(request), **data)
+            services.key_update(key=obj, actor=admin_actor(request), **data)
             return
-        key, full = services.key_create(owner_id=form.cleaned_data["owner"].pk, actor=actor_of(request), **data)
+        key, full = services.key_create(
+            workspace_id=form.cleaned_data["workspace"].pk, actor=admin_actor(request), **data
+        )
         obj.__dict__.update({k: v for k, v in key.__dict__.items() if not k.startswith("_")})
         obj._state.adding = False
         _set_new_secret(request, full)  # response_add hands it to the page that shows it once
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
         if isinstance(formset, EntryFormSet):
-            services.allowlist_replace(key=form.instance, actor=actor_of(request), entries=formset.validated_entries)
+            services.allowlist_replace(key=form.instance, actor=admin_actor(request), entries=formset.validated_entries)
             for warning in find_overlaps(entry.cidr for entry in formset.validated_entries):
                 messages.warning(request, f"{warning['message']} {OVERLAP_ADVICE}")
             # The audit trail records the change; the admin's own history message stays short.
@@ -231,7 +241,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         key = self._get_key(request, object_id, self.has_change_permission)
         change_url = reverse("admin:apikeys_apikey_change", args=[key.pk])
         if request.method == "POST":
-            services.key_revoke(key=key, actor=actor_of(request))
+            services.key_revoke(key=key, actor=admin_actor(request))
             self.message_user(
                 request,
                 f"{key.name} was revoked. Requests that use it now fail with API_KEY_REVOKED.",
@@ -258,6 +268,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "api_key", "action", "actor_user", "actor_key", "client_ip"]
+    list_display = ["created_at", "workspace", "api_key", "action", "actor_user", "actor_key", "client_ip"]
     list_filter = ["action"]
-    search_fields = ["api_key__name", "api_key__prefix"]
+    search_fields = ["api_key__name", "api_key__prefix", "workspace__slug"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
+        return admin_scope(request, super().get_queryset(request)).select_related(
+            "workspace", "api_key", "actor_user", "actor_key"
+        )

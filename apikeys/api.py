@@ -17,7 +17,7 @@ from .models import ApiKey
 from .networks import find_overlaps
 from .permissions import HasScopes
 from .records import KeyRecord
-from .request import actor_of, client_ip_text, owner_id_of
+from .request import actor_of, client_ip_text, workspace_id_of
 from .schema import (
     CREATE_EXAMPLE,
     ENTRY_FIELD_CODES,
@@ -57,7 +57,7 @@ class ScopedAPIView(KeyfenceAPIMixin, APIView):
         return [HasScopes(self.read_scope if safe else self.write_scope)()]
 
     def get_key(self, request: Request, key_id: Any) -> ApiKey:
-        return selectors.key_get_for(owner_id=owner_id_of(request), key_id=key_id)
+        return selectors.key_get_for(workspace_id=workspace_id_of(request), key_id=key_id)
 
 
 class WhoamiView(KeyfenceAPIMixin, APIView):
@@ -99,7 +99,7 @@ class KeyListView(ScopedAPIView):
         errors=error_codes(),
     )
     def get(self, request: Request) -> Response:
-        keys = selectors.key_list_for(owner_id=owner_id_of(request))
+        keys = selectors.key_list_for(workspace_id=workspace_id_of(request))
         return Response(ApiKeySerializer(keys, many=True).data)
 
     @api_operation(
@@ -117,8 +117,8 @@ class KeyListView(ScopedAPIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(KeyCreateSerializer, request)
-        key, full = services.key_create(owner_id=owner_id_of(request), actor=actor_of(request), **data)
-        key = selectors.key_get_for(owner_id=key.owner_id, key_id=key.pk)
+        key, full = services.key_create(workspace_id=workspace_id_of(request), actor=actor_of(request), **data)
+        key = selectors.key_get_for(workspace_id=key.workspace_id, key_id=key.pk)
         key.key = full
         key.warnings = find_overlaps(entry.cidr for entry in key.entries.all())
         return Response(ApiKeyWithSecretSerializer(key).data, status=status.HTTP_201_CREATED)
@@ -131,7 +131,7 @@ class KeyDetailView(ScopedAPIView):
         operation_id="keys_retrieve",
         summary="Get an API key",
         scope=READ,
-        description="One key of the caller, with its allowlist. A key of another owner is `NOT_FOUND`.",
+        description="One key of the caller's workspace, with its allowlist. A key of another workspace is `NOT_FOUND`.",
         responses={200: ApiKeySerializer},
         errors=error_codes(lookup=True),
     )
@@ -213,6 +213,29 @@ class KeyEventsView(ScopedAPIView):
     )
     def get(self, request: Request, key_id: str) -> Response:
         events = selectors.events_for(key=self.get_key(request, key_id))
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(events, request, view=self)
+        return paginator.get_paginated_response(AuditEventSerializer(page, many=True).data)
+
+
+class WorkspaceEventsView(KeyfenceAPIMixin, APIView):
+    """The workspace's audit trail."""
+
+    pagination_class = EventPagination
+    permission_classes = [HasScopes(READ)]
+
+    @api_operation(
+        operation_id="workspace_events",
+        summary="List the workspace's audit trail",
+        scope=READ,
+        description="Every change in the caller's workspace, newest first: keys, allowlists, members and "
+        "policies, with the actor, client IP and the values before and after. `api_key` is null for "
+        "member and policy changes. Cursor-paginated: follow `next`.",
+        responses={200: AuditEventSerializer(many=True)},
+        errors=error_codes(cursor=True),
+    )
+    def get(self, request: Request) -> Response:
+        events = selectors.workspace_events(workspace_id=workspace_id_of(request))
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(events, request, view=self)
         return paginator.get_paginated_response(AuditEventSerializer(page, many=True).data)

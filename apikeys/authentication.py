@@ -7,6 +7,7 @@ from functools import partial
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Model
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject, empty
@@ -70,9 +71,9 @@ def _load_owner(owner_pk: Any) -> Any:
 
 
 class KeyOwner(SimpleLazyObject):
-    """The key's owner as ``request.user``, read from the database only when a view needs it.
+    """The key's creator as ``request.user``, read from the database only when a view needs it.
 
-    The key's row already says who the owner is and that they are active, so truth,
+    The key's row already says who created it and that they are active, so truth,
     ``is_authenticated``, ``is_anonymous``, ``is_active``, ``pk``, ``id``, equality with a user
     and hashing answer without a query: DRF's ``IsAuthenticated`` and throttles read nothing
     more. Any other attribute (``username``, ``is_staff``, ``isinstance``) loads the user once,
@@ -98,7 +99,7 @@ class KeyOwner(SimpleLazyObject):
 
     @property
     def is_active(self) -> bool:
-        # Authentication refuses a key whose owner is inactive, so an unloaded owner is active.
+        # Authentication refuses a key whose creator is inactive, so an unloaded one is active.
         return True if self._wrapped is empty else self._wrapped.is_active
 
     @property
@@ -165,8 +166,8 @@ def check_allowlist(record: KeyRecord, request: Any, context: KeyContext) -> Non
 class ApiKeyAuthentication(BaseAuthentication):
     """Authenticate with an API key and enforce its IP allowlist.
 
-    Returns ``(owner, record)``: ``request.user`` is a :class:`KeyOwner`, ``request.auth`` the
-    key's :class:`KeyRecord`.
+    Returns ``(user, record)``: ``request.user`` is the key's creator as a :class:`KeyOwner`,
+    ``request.auth`` the key's :class:`KeyRecord`.
     """
 
     def authenticate(self, request: Any) -> tuple[Any, KeyRecord] | None:
@@ -183,8 +184,8 @@ class ApiKeyAuthentication(BaseAuthentication):
         record = keycache.get_record(parsed.prefix)
         if record is None:
             raise KeyAuthenticationFailed(INVALID_API_KEY)
-        context.key_id, context.owner_id = record.id, record.owner_id
-        if not _verify(record, digest) or not record.owner_active:
+        context.key_id, context.workspace_id = record.id, record.workspace_id
+        if not _verify(record, digest) or not record.user_active:
             raise KeyAuthenticationFailed(INVALID_API_KEY)
         if record.revoked_at is not None:
             raise KeyAuthenticationFailed(API_KEY_REVOKED)
@@ -193,7 +194,9 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise KeyAuthenticationFailed(API_KEY_EXPIRED)
         check_allowlist(record, request, context)
         context.authenticated = True
-        return KeyOwner(_owner_pk_of(record.owner_id)), record
+        # A key whose creator was deleted still acts for its workspace, as no user.
+        user = KeyOwner(_owner_pk_of(record.user_id)) if record.user_id is not None else AnonymousUser()
+        return user, record
 
     def authenticate_header(self, request: Any) -> str:
         return 'Bearer realm="api"'

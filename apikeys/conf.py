@@ -18,6 +18,9 @@ BUILTIN_SCOPES: dict[str, str] = {
     "keys:read": "Read API keys and their allowlists",
     "keys:write": "Create, change, roll and revoke API keys",
     "logs:read": "Read and export API usage logs",
+    "members:read": "List the workspace's members",
+    "members:write": "Add and remove members and change their roles",
+    "workspace:admin": "Change the workspace's policies and webhook endpoints",
 }
 
 

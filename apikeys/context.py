@@ -14,7 +14,7 @@ class KeyContext:
 
     key_prefix: str = ""
     key_id: Any = None
-    owner_id: int | None = None
+    workspace_id: Any = None
     decision: str = "none"
     matched_entry_id: Any = None
     matched_cidr: str = ""

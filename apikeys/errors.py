@@ -16,6 +16,8 @@ from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.fields import get_error_detail
 
+from workspaces.access import RoleDenied
+
 from .context import key_context
 
 logger = logging.getLogger("keyfence.errors")
@@ -106,6 +108,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse |
     """DRF's exception handler, answering in the envelope and noting the code for the log."""
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, RoleDenied):
+        exc = ApiError(RoleDenied.code, exc.message, 403)
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, DjangoValidationError):

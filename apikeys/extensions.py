@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-# (owner_id, key_id, since) -> rows of {"client_ip", "count", "last_seen"}, newest first.
+# (workspace_id, key_id, since) -> rows of {"client_ip", "count", "last_seen"}, newest first.
 BlockedIpsSource = Callable[..., Sequence[Mapping[str, Any]]]
 _blocked_ips_sources: list[BlockedIpsSource] = []
 
@@ -21,8 +21,8 @@ def register_blocked_ips_source(source: BlockedIpsSource) -> None:
         _blocked_ips_sources.append(source)
 
 
-def blocked_ips(*, owner_id: int, key_id: Any, since: datetime) -> Sequence[Mapping[str, Any]] | None:
+def blocked_ips(*, workspace_id: Any, key_id: Any, since: datetime) -> Sequence[Mapping[str, Any]] | None:
     """The key's recently blocked addresses, or ``None`` when no installed app records them."""
     if not _blocked_ips_sources:
         return None
-    return _blocked_ips_sources[-1](owner_id=owner_id, key_id=key_id, since=since)
+    return _blocked_ips_sources[-1](workspace_id=workspace_id, key_id=key_id, since=since)

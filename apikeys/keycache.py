@@ -1,7 +1,7 @@
 """Where request handling gets a key's record: the store, with a cache that never admits a stale key.
 
 With a per-process cache (the default local-memory backend) every request reads the key's row,
-one indexed query joined to the owner's ``is_active``, and reuses the record built for an
+one indexed query joined to its creator's ``is_active``, and reuses the record built for an
 identical row and the allowlist compiled for that row's ``version``. With a shared cache (Redis)
 each change replaces a version token after it commits; a request reads only that token and reuses
 the record it holds for it, so a change reaches every process on its very next request.
@@ -36,7 +36,7 @@ logger = logging.getLogger("keyfence.keycache")
 
 # prefix -> record read from the shared cache, valid while the shared token is its token.
 _by_token: dict[str, KeyRecord] = {}
-RECORD_FORMAT = 2
+RECORD_FORMAT = 3
 _state: dict[str, Any] = {}
 
 

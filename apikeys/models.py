@@ -18,8 +18,7 @@ class ApiKey(models.Model):
     """An API key. Only its public prefix and a hash of the full key are stored."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
-    # The workspace the key belongs to (SPEC §13): its owner's personal one unless another is given.
+    # The workspace the key belongs to (SPEC §13). The key outlives its creator's membership.
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100)
     description = models.CharField(max_length=500, blank=True, default="")
@@ -33,12 +32,14 @@ class ApiKey(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The member who created the key: request.user for the key's requests, and the developer who
+    # may manage it. A deactivated creator's keys stop working; a deleted one's keep working.
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
-        related_name="+",
+        related_name="api_keys",
         editable=False,
     )
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -52,7 +53,7 @@ class ApiKey(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["owner", "-created_at"], name="apikey_owner_created")]
+        indexes = [models.Index(fields=["workspace", "-created_at"], name="apikey_workspace_created")]
         verbose_name = "API key"
 
     def __str__(self) -> str:
@@ -98,13 +99,18 @@ class AuditAction(models.TextChoices):
     ENTRY_UPDATED = "allowlist.entry_updated", "Entry updated"
     ENTRY_REMOVED = "allowlist.entry_removed", "Entry removed"
     ALLOWLIST_REPLACED = "allowlist.replaced", "Allowlist replaced"
+    MEMBER_ADDED = "member.added", "Member added"
+    MEMBER_ROLE_CHANGED = "member.role_changed", "Member role changed"
+    MEMBER_REMOVED = "member.removed", "Member removed"
+    POLICY_CHANGED = "policy.changed", "Policies changed"
 
 
 class AuditEvent(models.Model):
-    """A change to a key or its allowlist: who, when, from where, before and after."""
+    """A change in a workspace (to a key, its allowlist, a member or a policy): who, when, from
+    where, before and after. Member and policy events name no key."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="events")
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="events")
     action = models.CharField(max_length=40, choices=AuditAction.choices)
     actor_user = models.ForeignKey(
@@ -121,7 +127,10 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["api_key", "-created_at"], name="audit_key_created")]
+        indexes = [
+            models.Index(fields=["api_key", "-created_at"], name="audit_key_created"),
+            models.Index(fields=["workspace", "-created_at"], name="audit_workspace_created"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.action} on {self.api_key_id}"
+        return f"{self.action} on {self.api_key_id or self.workspace_id}"

@@ -24,7 +24,7 @@ from .models import AllowlistEntry, ApiKey
 
 _COLUMNS = (
     "id",
-    "owner_id",
+    "created_by_id",
     "workspace_id",
     "name",
     "secret_hash",
@@ -49,7 +49,8 @@ class KeyRecord:
     """What request handling needs to know about a key; never holds the key itself."""
 
     id: Any
-    owner_id: int
+    # The member who created the key (request.user for its requests), or None once deleted.
+    user_id: Any
     workspace_id: Any
     name: str
     prefix: str
@@ -62,7 +63,8 @@ class KeyRecord:
     revoked_at: datetime | None
     version: int
     last_used_at: datetime | None
-    owner_active: bool
+    # False when the creator's account is deactivated: the key stops working.
+    user_active: bool
     allowlist: CompiledAllowlist
     token: str = ""
     # Wall-clock time after which a shared-cache copy of this record is read again.
@@ -91,12 +93,13 @@ def _select_sql(connection: Any) -> str:
     if sql is None:
         qn = connection.ops.quote_name
         key_meta = ApiKey._meta
-        owner_meta = key_meta.get_field("owner").related_model._meta
+        user_meta = key_meta.get_field("created_by").related_model._meta
         columns = ", ".join(f"k.{qn(_column(key_meta, name))}" for name in _COLUMNS)
+        # A key whose creator was deleted keeps working (it belongs to its workspace): LEFT JOIN.
         sql = (
-            f"SELECT {columns}, o.{qn(_column(owner_meta, 'is_active'))} "
-            f"FROM {qn(key_meta.db_table)} k INNER JOIN {qn(owner_meta.db_table)} o "
-            f"ON o.{qn(owner_meta.pk.column)} = k.{qn(key_meta.get_field('owner').column)} "
+            f"SELECT {columns}, u.{qn(_column(user_meta, 'is_active'))} "
+            f"FROM {qn(key_meta.db_table)} k LEFT JOIN {qn(user_meta.db_table)} u "
+            f"ON u.{qn(user_meta.pk.column)} = k.{qn(key_meta.get_field('created_by').column)} "
             f"WHERE k.{qn(key_meta.get_field('prefix').column)} = %s"
         )
         _sql[connection.alias] = sql
@@ -123,7 +126,7 @@ def _aware(value: Any) -> datetime | None:
 def _record(prefix: str, row: tuple[Any, ...], token: str) -> KeyRecord:
     (
         key_id,
-        owner_id,
+        user_id,
         workspace_id,
         name,
         secret_hash,
@@ -135,7 +138,7 @@ def _record(prefix: str, row: tuple[Any, ...], token: str) -> KeyRecord:
         revoked_at,
         version,
         last_used_at,
-        owner_active,
+        user_active,
     ) = row
     if not isinstance(key_id, uuid.UUID):
         key_id = uuid.UUID(str(key_id))
@@ -143,7 +146,7 @@ def _record(prefix: str, row: tuple[Any, ...], token: str) -> KeyRecord:
         scopes = json.loads(scopes)
     return KeyRecord(
         id=key_id,
-        owner_id=owner_id,
+        user_id=user_id,
         workspace_id=workspace_id if isinstance(workspace_id, uuid.UUID) else uuid.UUID(str(workspace_id)),
         name=name,
         prefix=prefix,
@@ -156,7 +159,7 @@ def _record(prefix: str, row: tuple[Any, ...], token: str) -> KeyRecord:
         revoked_at=_aware(revoked_at),
         version=int(version),
         last_used_at=_aware(last_used_at),
-        owner_active=bool(owner_active),
+        user_active=user_active is None or bool(user_active),
         allowlist=_compiled_for(key_id, int(version)),
         token=token,
         fresh_until=time.time() + float(conf.CACHE_REVALIDATE_SECONDS) if token else 0.0,

@@ -16,6 +16,8 @@ from .records import KeyRecord
 from .secrets import prefix_of
 from .services import Actor
 
+from workspaces.current import current_membership
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
@@ -35,26 +37,32 @@ def client_ip_text(request: Any) -> str | None:
     return address.text if address is not None else None
 
 
-def owner_id_of(request: Any) -> int:
-    """The owner whose objects this request may see: the key's owner, or the signed-in user.
+def workspace_id_of(request: Any) -> Any:
+    """The workspace whose objects this request may see: the key's own, or the session's current one.
 
     API views call it behind a permission that requires one of them; without either it raises
     ``NotAuthenticated`` rather than scope a query to nobody.
     """
     if isinstance(getattr(request, "auth", None), KeyRecord):
-        return int(request.auth.owner_id)
+        return request.auth.workspace_id
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         raise NotAuthenticated
-    return int(user.pk)
+    return current_membership(getattr(request, "_request", request)).workspace_id
 
 
 def actor_of(request: Any) -> Actor:
-    """Who is acting, for the audit trail: the key that authenticated, else the signed-in user."""
+    """Who is acting: the key that authenticated (for its workspace), else the signed-in user."""
     ip = client_ip_text(request)
     auth = getattr(request, "auth", None)
     if isinstance(auth, KeyRecord):
-        return Actor(key_id=auth.id, key_scopes=auth.scopes, ip=ip)
+        return Actor(
+            key_id=auth.id,
+            key_scopes=auth.scopes,
+            key_workspace_id=auth.workspace_id,
+            key_user_id=auth.user_id,
+            ip=ip,
+        )
     return Actor(user_id=request.user.pk, ip=ip)
 
 
@@ -62,7 +70,7 @@ def identify_key(request: Any) -> KeyContext:
     """The request's key context, naming the presented key even when authentication never ran.
 
     An unknown URL or a refused method answers before any view authenticates; the log still
-    names the key that was sent, and its owner when the prefix is known.
+    names the key that was sent, and its workspace when the prefix is known.
     """
     context = key_context(request)
     if not context.key_prefix and not context.authenticated:
@@ -70,5 +78,5 @@ def identify_key(request: Any) -> KeyContext:
     if context.key_id is None and context.key_prefix:
         record = keycache.get_record(context.key_prefix)
         if record is not None:
-            context.key_id, context.owner_id = record.id, record.owner_id
+            context.key_id, context.workspace_id = record.id, record.workspace_id
     return context

@@ -96,8 +96,8 @@ AUTH_CODES = ("NOT_AUTHENTICATED", "INVALID_API_KEY", "API_KEY_REVOKED", "API_KE
 _MEANINGS = {
     400: "The request is not valid.",
     401: 'No key, or a key that does not work. Carries `WWW-Authenticate: Bearer realm="api"`.',
-    403: "The key may not do this.",
-    404: "No such object, or one of another owner.",
+    403: "The key may not do this, or the member's role does not allow it.",
+    404: "No such object, or one of another workspace.",
     406: "The Accept header asks for a type other than JSON.",
     415: "The body is not JSON.",
     429: "Too many requests; `Retry-After` says when to try again.",
@@ -124,8 +124,11 @@ def error_codes(
     answer is JSON, so an Accept header that excludes it is refused.
     """
     codes: dict[int, tuple[str, ...]] = {401: AUTH_CODES}
+    # A write is also refused when the caller's role in the workspace does not allow it (SPEC §13).
     codes[403] = (
-        ("IP_NOT_ALLOWED",) + (("INSUFFICIENT_SCOPE",) if scoped else ()) + (("PERMISSION_DENIED",) if unsafe else ())
+        ("IP_NOT_ALLOWED",)
+        + (("INSUFFICIENT_SCOPE",) if scoped else ())
+        + (("INSUFFICIENT_ROLE", "PERMISSION_DENIED") if unsafe else ())
     )
     if body or query:
         codes[400] = ("VALIDATION_ERROR",) + (("MALFORMED_REQUEST",) if body else ())

@@ -1,4 +1,4 @@
-"""Every read of keys the views need, scoped to the owner: another owner's key is a 404."""
+"""Every read of keys the views need, scoped to a workspace: another workspace's key is a 404."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from django.utils import timezone
 from .models import AllowlistEntry, ApiKey, AuditEvent
 
 
-def key_list_for(*, owner_id: int) -> QuerySet[ApiKey]:
-    """The owner's keys, newest first, with their entries."""
+def key_list_for(*, workspace_id: Any) -> QuerySet[ApiKey]:
+    """The workspace's keys, newest first, with their entries and creators."""
     return (
-        ApiKey.objects.filter(owner_id=owner_id)
+        ApiKey.objects.filter(workspace_id=workspace_id)
         .select_related("workspace", "created_by")
         .prefetch_related(Prefetch("entries", queryset=AllowlistEntry.objects.order_by("created_at", "id")))
     )
@@ -29,10 +29,10 @@ def _as_uuid(value: Any) -> uuid.UUID:
         raise Http404("Not found.") from None
 
 
-def key_get_for(*, owner_id: int, key_id: Any) -> ApiKey:
-    """One of the owner's keys, or ``Http404`` (for other owners' keys too)."""
+def key_get_for(*, workspace_id: Any, key_id: Any) -> ApiKey:
+    """One of the workspace's keys, or ``Http404`` (for other workspaces' keys too)."""
     try:
-        return key_list_for(owner_id=owner_id).get(pk=_as_uuid(key_id))
+        return key_list_for(workspace_id=workspace_id).get(pk=_as_uuid(key_id))
     except ApiKey.DoesNotExist:
         raise Http404("No such API key.") from None
 
@@ -48,6 +48,11 @@ def entry_get_for(*, key: ApiKey, entry_id: Any) -> AllowlistEntry:
 def events_for(*, key: ApiKey) -> QuerySet[AuditEvent]:
     """The key's audit trail, newest first."""
     return AuditEvent.objects.filter(api_key=key).order_by("-created_at", "-id")
+
+
+def workspace_events(*, workspace_id: Any) -> QuerySet[AuditEvent]:
+    """The workspace's audit trail (keys, allowlists, members, policies), newest first."""
+    return AuditEvent.objects.filter(workspace_id=workspace_id).order_by("-created_at", "-id")
 
 
 def recent_window(days: int = 7) -> Any:

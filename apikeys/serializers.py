@@ -254,13 +254,17 @@ class ActorSerializer(serializers.Serializer):
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
-    """One change to a key or its allowlist, with the values before and after."""
+    """One change in a workspace (a key, its allowlist, a member, the policies), with the values
+    before and after. ``api_key`` is null for member and policy changes."""
 
     actor = serializers.SerializerMethodField()
+    api_key: serializers.PrimaryKeyRelatedField[ApiKey] = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, pk_field=serializers.CharField(), help_text="The key changed, if any."
+    )
 
     class Meta:
         model = AuditEvent
-        fields = ["id", "action", "actor", "client_ip", "created_at", "before", "after"]
+        fields = ["id", "action", "api_key", "actor", "client_ip", "created_at", "before", "after"]
         read_only_fields = fields
 
     @extend_schema_field(ActorSerializer)

@@ -18,4 +18,5 @@ urlpatterns = [
         name="api-allowlist-entry",
     ),
     re_path(rf"^keys/(?P<key_id>{UUID})/events/?$", api.KeyEventsView.as_view(), name="api-key-events"),
+    re_path(r"^events/?$", api.WorkspaceEventsView.as_view(), name="api-events"),
 ]

@@ -31,6 +31,10 @@ from .forms import (
     rows_after_action,
     unbound_copy,
 )
+from workspaces.access import authorize
+from workspaces.current import current_membership
+from workspaces.roles import Action, can
+
 from .models import ApiKey
 from .request import AuthenticatedHttpRequest, actor_of, client_ip_text
 
@@ -41,8 +45,26 @@ ALREADY_DONE = (
 GET_POST = require_http_methods(["GET", "POST"])
 
 
+def _workspace_id(request: AuthenticatedHttpRequest) -> Any:
+    return current_membership(request).workspace_id
+
+
 def _key(request: AuthenticatedHttpRequest, key_id: Any) -> ApiKey:
-    return selectors.key_get_for(owner_id=request.user.pk, key_id=key_id)
+    """A key of the current workspace, or 404."""
+    return selectors.key_get_for(workspace_id=_workspace_id(request), key_id=key_id)
+
+
+def _may_change(request: AuthenticatedHttpRequest, key: ApiKey) -> bool:
+    """Whether the member may change ``key``: the controls that change it are shown only then."""
+    role = current_membership(request).role
+    return can(role, Action.MANAGE_OWN_KEY, created_it=key.created_by_id == request.user.pk)
+
+
+def _changeable_key(request: AuthenticatedHttpRequest, key_id: Any) -> ApiKey:
+    """A key of the current workspace that the member may change; else 404, or 403 INSUFFICIENT_ROLE."""
+    key = _key(request, key_id)
+    authorize(actor_of(request), key.workspace_id, Action.MANAGE_OWN_KEY, created_by_id=key.created_by_id)
+    return key
 
 
 def _editor_context(request: HttpRequest, rows: Any) -> dict[str, Any]:
@@ -70,8 +92,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def developer(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """The API Keys table."""
-    keys = selectors.key_list_for(owner_id=request.user.pk)
+    """The API Keys table of the current workspace; each row offers what the member may do to it."""
+    keys = list(selectors.key_list_for(workspace_id=_workspace_id(request)))
+    for key in keys:
+        key.may_change = _may_change(request, key)
     return render(request, "apikeys/developer.html", {"keys": keys})
 
 
@@ -84,7 +108,7 @@ def _create_from(request: AuthenticatedHttpRequest, form: KeyForm, rows: Any) ->
     data = form.cleaned_data
     days = data.get("expires_in")
     return services.key_create(
-        owner_id=request.user.pk,
+        workspace_id=_workspace_id(request),
         actor=actor_of(request),
         name=data["name"],
         description=data["description"],
@@ -99,6 +123,7 @@ def _create_from(request: AuthenticatedHttpRequest, form: KeyForm, rows: Any) ->
 @GET_POST
 def key_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The Create API Key form; on success the secret is shown once."""
+    authorize(actor_of(request), _workspace_id(request), Action.CREATE_KEY)
     if request.method == "GET":
         return _render_create(request, KeyForm(), EntryFormSet(prefix=ENTRY_PREFIX))
     form, rows = KeyForm(request.POST), EntryFormSet(request.POST, prefix=ENTRY_PREFIX)
@@ -141,7 +166,8 @@ def _render_allowlist(
         "list_errors": list(errors),
         "show_matches": True,
         "rows_with_notes": list(zip(rows.forms, _row_notes(rows, key), strict=True)),
-        "blocked": extensions.blocked_ips(owner_id=request.user.pk, key_id=key.pk, since=selectors.recent_window(7)),
+        "blocked": extensions.blocked_ips(workspace_id=key.workspace_id, key_id=key.pk, since=selectors.recent_window(7)),
+        "may_change": _may_change(request, key),
         "events": selectors.history_for(key=key),
     }
     return render(request, "apikeys/allowlist.html", context)
@@ -183,7 +209,7 @@ def allowlist(request: AuthenticatedHttpRequest, key_id: Any) -> HttpResponse:
 @GET_POST
 def key_roll(request: AuthenticatedHttpRequest, key_id: Any) -> HttpResponse:
     """Confirm, then issue a new secret and show it once."""
-    key = _key(request, key_id)
+    key = _changeable_key(request, key_id)
     form = RollForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         if not consume_nonce(request.session, request.POST.get("nonce", "")):
@@ -204,7 +230,7 @@ def key_roll(request: AuthenticatedHttpRequest, key_id: Any) -> HttpResponse:
 @GET_POST
 def key_revoke(request: AuthenticatedHttpRequest, key_id: Any) -> HttpResponse:
     """Confirm, then revoke the key at once."""
-    key = _key(request, key_id)
+    key = _changeable_key(request, key_id)
     if request.method == "POST":
         services.key_revoke(key=key, actor=actor_of(request))
         messages.success(request, f"{key.name} was revoked. Requests that use it now fail with API_KEY_REVOKED.")

@@ -91,7 +91,6 @@ def create_keys(sizes: tuple[int, ...] = ()) -> Keys:
 
     def key(cidrs: list[str]) -> str:
         return services.key_create(
-            owner_id=user.pk,
             name=f"bench {len(cidrs)}",
             actor=actor,
             allowlist=validate_allowlist([{"cidr": c} for c in cidrs]),

@@ -41,7 +41,6 @@ def create_credentials() -> dict[str, str]:
 
     user = get_user_model().objects.create_user("load", "load@example.com", "not-used-for-anything")
     _, secret = services.key_create(
-        owner_id=user.pk,
         name="load",
         actor=services.Actor(user_id=user.pk),
         allowlist=validate_allowlist([{"cidr": c} for c in LOAD_ALLOWLIST]),

@@ -46,6 +46,7 @@ urlpatterns = [
     re_path(rf"^{re.escape(API_ROOT)}", api_not_found),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("", include("workspaces.urls")),
     path("", include("apikeys.web_urls")),
     path("", include("usagelogs.web_urls")),
 ]
@@ -92,6 +93,8 @@ def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
+    code = getattr(exception, "code", "PERMISSION_DENIED")
     if _is_api(request):
-        return json_error_response(request, "PERMISSION_DENIED", 403)
+        return json_error_response(request, code, 403)
+    # The page names the code and says why, as the API would (403.html).
     return defaults.permission_denied(request, exception)

@@ -61,7 +61,6 @@ def make_key(db: Any) -> Callable[..., tuple[Any, str]]:
             {"cidr": item} if isinstance(item, str) else {"cidr": item[0], "label": item[1]} for item in allow or []
         ]
         return services.key_create(
-            owner_id=owner.pk,
             name=name,
             scopes=ALL_SCOPES if scopes is None else scopes,
             allowlist=validate_allowlist(items),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import F
+
+from workspaces.access import Actor, authorize
+from workspaces.roles import Action
 
 from .. import keycache
 from ..models import AllowlistMode, ApiKey, AuditEvent
@@ -26,16 +28,6 @@ class Unset(enum.Enum):
 
 
 UNSET = Unset.UNSET
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who makes a change: a signed-in user, or an API key acting for its owner."""
-
-    user_id: int | None = None
-    key_id: Any = None
-    key_scopes: frozenset[str] | None = None
-    ip: str | None = None
 
 
 def key_snapshot(key: ApiKey) -> dict[str, Any]:
@@ -78,6 +70,16 @@ def touch(key: ApiKey) -> None:
 def lock(key: ApiKey) -> ApiKey:
     """Lock the key's row for the rest of the transaction; edits to one key run one at a time."""
     return ApiKey.objects.select_for_update().get(pk=key.pk)
+
+
+def lock_for_change(key: ApiKey, actor: Actor) -> ApiKey:
+    """Check that ``actor`` may change ``key`` (SPEC §13), then lock its row.
+
+    Its creator (a developer or above) or an admin of its workspace may; anyone else gets
+    ``RoleDenied``. Every change to a key or its allowlist starts here.
+    """
+    authorize(actor, key.workspace_id, Action.MANAGE_OWN_KEY, created_by_id=key.created_by_id)
+    return lock(key)
 
 
 def validate_mode(mode: Any) -> str:

@@ -11,7 +11,7 @@ from django.db import transaction
 from ..conf import conf
 from ..models import AllowlistEntry, ApiKey, AuditAction
 from ..networks import DUPLICATE_ENTRY, MESSAGES, TOO_MANY_ENTRIES, EntryInput, normalize_cidr, validate_label
-from ._common import UNSET, Actor, audit, entries_snapshot, lock, touch, validate_mode
+from ._common import UNSET, Actor, audit, entries_snapshot, lock_for_change, touch, validate_mode
 
 
 @transaction.atomic
@@ -23,7 +23,7 @@ def allowlist_replace(*, key: ApiKey, actor: Actor, entries: Sequence[EntryInput
     validated = list(entries)
     if mode is not None:
         mode = validate_mode(mode)
-    key = lock(key)
+    key = lock_for_change(key, actor)
     before = {"allowlist_mode": key.allowlist_mode, "allowlist": entries_snapshot(key)}
     kept = {e.cidr: e for e in key.entries.all()}
     wanted = {e.cidr for e in validated}
@@ -73,7 +73,7 @@ def allowlist_add(*, key: ApiKey, actor: Actor, cidr: Any, label: Any = "") -> A
         label = validate_label(label)
     except ValidationError as exc:
         raise _field_errors("label", exc) from None
-    key = lock(key)
+    key = lock_for_change(key, actor)
     if key.entries.filter(cidr=cidr).exists():
         raise _duplicate(cidr)
     if key.entries.count() >= conf.MAX_ALLOWLIST_ENTRIES:
@@ -108,7 +108,7 @@ def allowlist_update(
             errors["label"] = exc.error_list
     if errors:
         raise ValidationError(errors)
-    key = lock(key)
+    key = lock_for_change(key, actor)
     entry = AllowlistEntry.objects.get(pk=entry.pk, api_key=key)
     before = {"cidr": entry.cidr, "label": entry.label}
     if new_cidr is not None and new_cidr != entry.cidr and key.entries.filter(cidr=new_cidr).exists():
@@ -126,7 +126,7 @@ def allowlist_update(
 @transaction.atomic
 def allowlist_remove(*, key: ApiKey, entry: AllowlistEntry, actor: Actor) -> None:
     """Remove an entry."""
-    key = lock(key)
+    key = lock_for_change(key, actor)
     deleted, _ = AllowlistEntry.objects.filter(pk=entry.pk, api_key=key).delete()
     if deleted:
         audit(key, actor, AuditAction.ENTRY_REMOVED, before={"cidr": entry.cidr, "label": entry.label})

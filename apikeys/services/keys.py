@@ -11,6 +11,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from workspaces.access import RoleDenied, authorize, grantable_scopes, role_in
+from workspaces.roles import Action
 from workspaces.services import personal_workspace_for
 
 from .. import keycache
@@ -29,13 +31,13 @@ from ._common import (
     audit,
     entries_snapshot,
     key_snapshot,
-    lock,
+    lock_for_change,
     touch,
     validate_mode,
 )
 
 
-def _validate_scopes(scopes: Iterable[Any], actor: Actor) -> list[str]:
+def _validate_scopes(scopes: Iterable[Any], actor: Actor, role: str) -> list[str]:
     scopes = list(scopes)
     known = conf.all_scopes
     unknown = [scope for scope in scopes if not isinstance(scope, str) or scope not in known]
@@ -44,6 +46,8 @@ def _validate_scopes(scopes: Iterable[Any], actor: Actor) -> list[str]:
     # A key may hand out only the scopes it holds itself.
     if actor.key_scopes is not None and not set(scopes) <= actor.key_scopes:
         raise ValidationError({"scopes": ValidationError("A key can grant only scopes it holds.", code=SCOPE_NOT_HELD)})
+    if not grantable_scopes(role, frozenset(scopes)):
+        raise RoleDenied("Only admins can grant the members:write and workspace:admin scopes.")
     return sorted(set(scopes))
 
 
@@ -54,7 +58,6 @@ def _store_entries(key: ApiKey, entries: Sequence[EntryInput]) -> None:
 @transaction.atomic
 def key_create(
     *,
-    owner_id: int,
     name: str,
     actor: Actor,
     description: str = "",
@@ -67,27 +70,28 @@ def key_create(
     """Create a key and return it with its full secret, which is never stored or shown again.
 
     ``allowlist`` comes from :func:`networks.validate_allowlist`. The key belongs to
-    ``workspace_id``, or to the owner's personal workspace when none is given.
+    ``workspace_id``, or to the acting user's personal workspace when none is given, and
+    records the acting member (a key's creator, for a key) as its creator.
     """
     if workspace_id is None:
-        workspace_id = personal_workspace_for(user_id=owner_id).pk
+        workspace_id = personal_workspace_for(user_id=actor.acting_user_id).pk
+    role = authorize(actor, workspace_id, Action.CREATE_KEY)
     prefix = generate_prefix()
     while ApiKey.objects.filter(prefix=prefix).exists():
         prefix = generate_prefix()
     full = generate_key(prefix)
     key = ApiKey(
-        owner_id=owner_id,
         workspace_id=workspace_id,
         name=name,
         description=description,
         prefix=prefix,
         secret_hash=hash_key(full),
-        scopes=_validate_scopes(scopes, actor),
+        scopes=_validate_scopes(scopes, actor, role),
         allowlist_mode=validate_mode(allowlist_mode),
         expires_at=expires_at,
-        created_by_id=actor.user_id,
+        created_by_id=actor.acting_user_id,
     )
-    key.full_clean(exclude=["owner", "created_by", "workspace"])
+    key.full_clean(exclude=["created_by", "workspace"])
     key.save()
     _store_entries(key, allowlist)
     audit(key, actor, AuditAction.KEY_CREATED, after={**key_snapshot(key), "allowlist": entries_snapshot(key)})
@@ -106,19 +110,19 @@ def key_update(
     allowlist_mode: str | Unset = UNSET,
 ) -> ApiKey:
     """Change what is passed of name, description, scopes, expires_at and allowlist_mode."""
-    key = lock(key)
+    key = lock_for_change(key, actor)
     before = key_snapshot(key)
     if not isinstance(name, Unset):
         key.name = name
     if not isinstance(description, Unset):
         key.description = description
     if not isinstance(scopes, Unset):
-        key.scopes = _validate_scopes(scopes, actor)
+        key.scopes = _validate_scopes(scopes, actor, role_in(actor, key.workspace_id) or "")
     if not isinstance(expires_at, Unset):
         key.expires_at = expires_at
     if not isinstance(allowlist_mode, Unset):
         key.allowlist_mode = validate_mode(allowlist_mode)
-    key.full_clean(exclude=["owner", "created_by", "workspace"])
+    key.full_clean(exclude=["created_by", "workspace"])
     key.save(update_fields=["name", "description", "scopes", "expires_at", "allowlist_mode"])
     after = key_snapshot(key)
     if before != after:
@@ -136,7 +140,7 @@ def key_revoke(*, key: ApiKey, actor: Actor) -> ApiKey:
     Revoking a revoked key still replaces its cache token: a shared cache restored from an older
     snapshot may be serving the key as active, and this makes every process reread the row.
     """
-    key = lock(key)
+    key = lock_for_change(key, actor)
     if key.revoked_at is None:
         before = key_snapshot(key)
         key.revoked_at = timezone.now()
@@ -163,7 +167,7 @@ def key_roll(*, key: ApiKey, actor: Actor, grace_seconds: int = 0) -> tuple[ApiK
                 )
             }
         )
-    key = lock(key)
+    key = lock_for_change(key, actor)
     if key.status != "active":
         raise ValidationError({"key": ValidationError("Only an active key can be rolled.", code=KEY_NOT_ACTIVE)})
     full = generate_key(key.prefix)

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from apikeys.models import ApiKey, AuditEvent
 from apikeys.secrets import hash_key
 from usagelogs.models import UsageLog
+from workspaces.services import personal_workspace_for
 
 pytestmark = pytest.mark.django_db
 KEY_PATTERN = re.compile(r"kf_[a-z0-9]{8}_[A-Za-z0-9]{38}")
@@ -22,7 +23,7 @@ def staff(client):
 
 def form_data(owner, rows, **extra):
     data = {
-        "owner": owner.pk,
+        "workspace": personal_workspace_for(user_id=owner.pk).pk,
         "name": "from admin",
         "description": "",
         "scopes": ["keys:read"],
@@ -144,7 +145,7 @@ def test_changelist_shows_the_columns(staff, user, make_key):
     make_key(user, name="listed key", allow=["203.0.113.5", "203.0.113.6"])
     html = staff.get("/admin/apikeys/apikey/").content.decode()
     assert "listed key" in html and "alice" in html
-    for column in ("Owner", "Prefix", "Allowlist mode", "Entries", "Last used at", "Revoked at"):
+    for column in ("Workspace", "Created by", "Prefix", "Allowlist mode", "Entries", "Last used at", "Revoked at"):
         assert column.lower() in html.lower()
 
 

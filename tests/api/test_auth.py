@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from apikeys import services
+from apikeys.conf import BUILTIN_SCOPES
 from usagelogs.models import UsageLog
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +27,7 @@ def test_allowed_ip_gets_whoami_with_client_ip(user, make_key, api):
         "id": str(key.pk),
         "name": key.name,
         "prefix": key.prefix,
-        "scopes": ["keys:read", "keys:write", "logs:read"],
+        "scopes": sorted(BUILTIN_SCOPES),
         "allowlist_mode": "enforce",
     }
 

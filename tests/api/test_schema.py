@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
+from apikeys.conf import BUILTIN_SCOPES
 from apikeys.networks import normalize_cidr
 
 pytestmark = pytest.mark.django_db
@@ -98,6 +99,7 @@ ERRORS = {
     "keys_revoke": {403, 404, 406},
     "keys_roll": {400, 403, 404, 406, 415},
     "keys_events": {403, 404, 406},
+    "workspace_events": {403, 404, 406},
     "allowlist_retrieve": {403, 404, 406},
     "allowlist_replace": {400, 403, 404, 406, 415},
     "allowlist_add": {400, 403, 404, 406, 415},
@@ -192,7 +194,7 @@ def test_scopes_are_typed(schema):
         assert scopes["type"] == "array" and scopes["items"]["type"] == "string"
     for name in ("KeyCreateRequest", "PatchedKeyUpdateRequest"):
         items = resolve(schema, component(schema, name)["properties"]["scopes"]["items"])
-        assert items["type"] == "string" and set(items["enum"]) == {"keys:read", "keys:write", "logs:read"}
+        assert items["type"] == "string" and set(items["enum"]) == set(BUILTIN_SCOPES)
 
 
 def test_scopes_enum_includes_the_host_projects_scopes(api):

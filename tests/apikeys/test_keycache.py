@@ -59,12 +59,12 @@ def test_an_unknown_prefix_has_no_record(cache_mode: dict[str, str], user: Any, 
 def test_the_record_reflects_the_row(cache_mode: dict[str, str], user: Any, make_key: MakeKey) -> None:
     key, secret = make_key(user, scopes=["keys:read", "logs:read"], mode="report", expires_at=LATER)
     record = record_of(key.prefix)
-    assert (record.id, record.owner_id, record.name, record.prefix) == (key.pk, user.pk, "CI deploy", key.prefix)
+    assert (record.id, record.user_id, record.name, record.prefix) == (key.pk, user.pk, "CI deploy", key.prefix)
     assert record.scopes == frozenset({"keys:read", "logs:read"})
     assert record.allowlist_mode == "report"
     assert record.expires_at == LATER
     assert (record.revoked_at, record.last_used_at, record.previous_expires_at) == (None, None, None)
-    assert record.owner_active is True
+    assert record.user_active is True
     assert record.secret_hash == hash_key(secret)
 
 
@@ -134,9 +134,9 @@ def test_a_change_no_signal_announces_is_seen_on_the_next_call(
 
 def test_a_deactivated_owner_is_seen_on_the_next_call(local_cache: None, user: Any, make_key: MakeKey) -> None:
     key, _ = make_key(user)
-    assert record_of(key.prefix).owner_active is True
+    assert record_of(key.prefix).user_active is True
     type(user).objects.filter(pk=user.pk).update(is_active=False)
-    assert record_of(key.prefix).owner_active is False
+    assert record_of(key.prefix).user_active is False
 
 
 def test_a_new_version_rebuilds_the_record_and_its_allowlist(local_cache: None, user: Any, make_key: MakeKey) -> None:

@@ -94,7 +94,6 @@ def invalidated(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def test_create_returns_a_well_formed_secret_and_stores_only_its_hash(user: Any, actor: services.Actor) -> None:
     key, secret = services.key_create(
-        owner_id=user.pk,
         name="CI deploy",
         actor=actor,
         scopes=["keys:read"],
@@ -111,7 +110,6 @@ def test_create_returns_a_well_formed_secret_and_stores_only_its_hash(user: Any,
 
 def test_create_writes_a_created_event_with_the_actor_and_the_values(user: Any, actor: services.Actor) -> None:
     key, _ = services.key_create(
-        owner_id=user.pk,
         name="CI deploy",
         description="Deploys from CI",
         actor=actor,
@@ -143,24 +141,28 @@ def test_create_writes_a_created_event_with_the_actor_and_the_values(user: Any, 
 )
 def test_create_refuses_an_unknown_scope(user: Any, actor: services.Actor, scopes: list[Any]) -> None:
     with pytest.raises(ValidationError) as exc:
-        services.key_create(owner_id=user.pk, name="CI deploy", actor=actor, scopes=scopes)
+        services.key_create(name="CI deploy", actor=actor, scopes=scopes)
     assert codes(exc) == {"scopes": [services.INVALID_SCOPE]}
     assert not ApiKey.objects.exists()
 
 
 def test_a_key_cannot_grant_a_scope_it_does_not_hold(user: Any, make_key: MakeKey) -> None:
     acting, _ = make_key(user, scopes=["keys:read", "keys:write"])
-    as_key = services.Actor(user_id=user.pk, key_id=acting.pk, key_scopes=frozenset(acting.scopes))
+    as_key = services.Actor(
+        key_id=acting.pk, key_scopes=frozenset(acting.scopes), key_workspace_id=acting.workspace_id, key_user_id=user.pk
+    )
     with pytest.raises(ValidationError) as exc:
-        services.key_create(owner_id=user.pk, name="child", actor=as_key, scopes=["keys:read", "logs:read"])
+        services.key_create(name="child", actor=as_key, scopes=["keys:read", "logs:read"])
     assert codes(exc) == {"scopes": [services.SCOPE_NOT_HELD]}
     assert ApiKey.objects.count() == 1
 
 
 def test_a_key_can_grant_the_scopes_it_holds_and_is_the_recorded_actor(user: Any, make_key: MakeKey) -> None:
     acting, _ = make_key(user, scopes=["keys:read", "keys:write"])
-    as_key = services.Actor(user_id=user.pk, key_id=acting.pk, key_scopes=frozenset(acting.scopes))
-    child, _ = services.key_create(owner_id=user.pk, name="child", actor=as_key, scopes=["keys:read"])
+    as_key = services.Actor(
+        key_id=acting.pk, key_scopes=frozenset(acting.scopes), key_workspace_id=acting.workspace_id, key_user_id=user.pk
+    )
+    child, _ = services.key_create(name="child", actor=as_key, scopes=["keys:read"])
     assert fresh(child).scopes == ["keys:read"]
     assert last_event(child).actor_key_id == acting.pk
 
@@ -168,7 +170,7 @@ def test_a_key_can_grant_the_scopes_it_holds_and_is_the_recorded_actor(user: Any
 @pytest.mark.parametrize("mode", ["block", "ENFORCE", "", None, 1], ids=["unknown", "upper", "empty", "none", "int"])
 def test_create_refuses_an_invalid_mode(user: Any, actor: services.Actor, mode: Any) -> None:
     with pytest.raises(ValidationError) as exc:
-        services.key_create(owner_id=user.pk, name="CI deploy", actor=actor, allowlist_mode=mode)
+        services.key_create(name="CI deploy", actor=actor, allowlist_mode=mode)
     assert codes(exc) == {"allowlist_mode": [services.INVALID_MODE]}
     assert not ApiKey.objects.exists()
 
@@ -265,7 +267,12 @@ def test_update_refused_changes_nothing(
 
 
 def test_update_by_a_key_cannot_widen_scopes(user: Any, make_key: MakeKey, key: ApiKey) -> None:
-    as_key = services.Actor(user_id=user.pk, key_id=key.pk, key_scopes=frozenset({"keys:read", "keys:write"}))
+    as_key = services.Actor(
+        key_id=key.pk,
+        key_scopes=frozenset({"keys:read", "keys:write"}),
+        key_workspace_id=key.workspace_id,
+        key_user_id=user.pk,
+    )
     target, _ = make_key(user, name="target", scopes=["keys:read"])
     with pytest.raises(ValidationError) as exc:
         services.key_update(key=target, actor=as_key, scopes=["keys:read", "logs:read"])

@@ -73,7 +73,7 @@ def test_create_with_two_rows_stores_both_and_shows_the_secret(user: Any) -> Non
     response = create(client, [("203.0.113.5", "Office"), ("2001:DB8::/48", "")], scopes=["keys:read", "logs:read"])
     assert response.status_code == 200
     key = ApiKey.objects.get()
-    assert (key.name, key.scopes, key.owner_id) == ("Deploy bot", ["keys:read", "logs:read"], user.pk)
+    assert (key.name, key.scopes, key.created_by_id) == ("Deploy bot", ["keys:read", "logs:read"], user.pk)
     assert sorted(key.entries.values_list("cidr", "label")) == [("2001:db8::/48", ""), ("203.0.113.5/32", "Office")]
     secrets = KEY_PATTERN.findall(response.content.decode())
     assert len(set(secrets)) == 1 and hash_key(secrets[0]) == key.secret_hash
@@ -287,7 +287,7 @@ def test_allowlist_page_shows_matches_overlaps_blocked_ips_and_history(user: Any
     key, _ = make_key(user, allow=["203.0.113.0/24", "203.0.113.5"])
     AllowlistEntry.objects.filter(cidr="203.0.113.0/24").update(last_matched_at=timezone.now())
     UsageLog.objects.create(
-        owner=user,
+        workspace_id=key.workspace_id,
         api_key=key,
         method="GET",
         path="/api/v1/whoami",
@@ -296,7 +296,7 @@ def test_allowlist_page_shows_matches_overlaps_blocked_ips_and_history(user: Any
         decision="blocked",
     )
     UsageLog.objects.create(
-        owner=user,
+        workspace_id=key.workspace_id,
         api_key=key,
         method="GET",
         path="/api/v1/whoami",

@@ -57,7 +57,7 @@ def seed_log(
     address = parse_client_address(ip)
     return UsageLog.objects.create(
         timestamp=at or timezone.now(),
-        owner=owner,
+        workspace_id=key.workspace_id if key else None,
         api_key=key,
         key_prefix=key.prefix if key else "",
         method=method,

@@ -41,7 +41,7 @@ def test_prints_only_the_key(user):
     assert re.fullmatch(r"kf_[a-z0-9]{8}_[A-Za-z0-9]{38}", key_text)
     assert out == key_text + "\n" and err == ""
     key = ApiKey.objects.get(secret_hash=hash_key(key_text))
-    assert key.owner == user and key.scopes == ["keys:read", "logs:read"] and key.allowlist_mode == "report"
+    assert key.created_by == user and key.scopes == ["keys:read", "logs:read"] and key.allowlist_mode == "report"
     assert list(key.entries.values_list("cidr", "label")) == [("203.0.113.0/24", "office"), ("2001:db8::1/128", "")]
     assert key.expires_at is not None
 

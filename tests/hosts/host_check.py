@@ -28,7 +28,6 @@ call_command("check", fail_level="WARNING")
 call_command("migrate", verbosity=0)
 owner = get_user_model().objects.create_user("host-owner")
 key, secret = services.key_create(
-    owner_id=owner.pk,
     name="host key",
     scopes=["orders:read", "keys:read"],
     allowlist=validate_allowlist([{"cidr": "203.0.113.0/24"}]),

@@ -472,7 +472,7 @@ def test_roll_with_good_input_issues_a_new_secret(signed_in: Client, existing: A
 
 def test_roll_of_a_revoked_key_redirects_and_changes_nothing(signed_in: Client, existing: ApiKey) -> None:
     nonce = nonce_from(signed_in, roll_url(existing))
-    services.key_revoke(key=existing, actor=services.Actor(user_id=existing.owner_id))
+    services.key_revoke(key=existing, actor=services.Actor(user_id=existing.created_by_id))
     before, state = counts(), key_state(existing)
     response = signed_in.post(roll_url(existing), {"grace_seconds": "0", "nonce": nonce})
     assert response.status_code == 302

@@ -1,9 +1,10 @@
-"""One owner against another: every API endpoint and settings page that takes a key or entry id
-answers 404 for the other owner's objects and changes nothing; no list, page or CSV shows the
-other owner's rows, and filtering by the other owner's key reveals none of them.
+"""One workspace against another: every API endpoint and settings page that takes a key or entry
+id answers 404 for the other workspace's objects and changes nothing; no list, page or CSV shows
+the other workspace's rows, and filtering by the other workspace's key reveals none of them.
 
-User A ("me") holds a key with every scope and a browser session. User B ("them") owns a key with
-one allowlist entry, an audit trail and usage logs from IP addresses that only B's traffic used.
+User A ("me") holds a key with every scope and a browser session in A's workspace. User B
+("them") has a key in B's workspace, where A is not a member, with one allowlist entry, an audit
+trail and usage logs from IP addresses that only B's traffic used.
 """
 
 from __future__ import annotations
@@ -74,8 +75,8 @@ def world(user: Any, other_user: Any, make_key: Any) -> World:
     assert key_client(wrong, THEIR_ONLY_IP).get("/api/v1/keys").status_code == 401
     assert APIClient(REMOTE_ADDR=UNOWNED_IP).get("/api/v1/keys", HTTP_X_API_KEY="kf_junk").status_code == 401
 
-    assert UsageLog.objects.filter(owner=other_user, client_ip=THEIR_ONLY_IP).count() >= 2
-    assert UsageLog.objects.filter(owner=None, client_ip=UNOWNED_IP).exists()
+    assert UsageLog.objects.filter(workspace_id=theirs.workspace_id, client_ip=THEIR_ONLY_IP).count() >= 2
+    assert UsageLog.objects.filter(workspace=None, client_ip=UNOWNED_IP).exists()
     return World(user, other_user, mine, my_secret, mine.entries.get(), theirs, their_secret, theirs.entries.get())
 
 

@@ -10,6 +10,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 
+from workspaces.services import personal_workspace_for
+
 pytestmark = pytest.mark.django_db
 NEW = "/settings/developer/keys/new/"
 KEY_PATTERN = re.compile(r"kf_[a-z0-9]{8}_[A-Za-z0-9]{38}")
@@ -38,7 +40,7 @@ def test_a_full_flow_leaves_no_secret_behind(user, make_key, api, client, caplog
     added = client.post(
         "/admin/apikeys/apikey/add/",
         {
-            "owner": user.pk,
+            "workspace": personal_workspace_for(user_id=user.pk).pk,
             "name": "admin key",
             "description": "",
             "allowlist_mode": "enforce",

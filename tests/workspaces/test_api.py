@@ -23,13 +23,13 @@ def test_a_key_object_names_its_workspace_and_creator(user: Any, make_key: Any, 
     assert {(item["name"], item["workspace"], item["created_by"]) for item in listed} == {("deploy", "alice", "alice")}
 
 
-def test_a_key_made_on_the_command_line_has_no_creator(user: Any, make_key: Any, api: Any) -> None:
+def test_a_key_made_on_the_command_line_is_created_by_the_user_it_names(user: Any, make_key: Any, api: Any) -> None:
     _, secret = make_key(user, name="reader")
     out = StringIO()
     call_command("create_api_key", "--user", "alice", "--name", "cli", stdout=out)
     cli_key = ApiKey.objects.get(secret_hash=hash_key(out.getvalue().strip()))
     body = api(secret).get(f"/api/v1/keys/{cli_key.pk}").json()
-    assert (body["workspace"], body["created_by"]) == ("alice", None)
+    assert (body["workspace"], body["created_by"]) == ("alice", "alice")
 
 
 def test_the_admin_key_list_shows_the_workspace(user: Any, make_key: Any) -> None:

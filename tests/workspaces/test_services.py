@@ -52,7 +52,8 @@ def test_a_new_key_belongs_to_its_owners_personal_workspace_and_so_do_its_events
 
 def test_a_key_can_be_created_into_a_given_workspace(user: Any, make_key: Any) -> None:
     team = Workspace.objects.create(name="Ops", slug="ops")
-    key, _ = make_key(user, workspace_id=team.pk)
+    Membership.objects.create(workspace=team, user=user, role="developer")
+    key, _ = make_key(user, workspace_id=team.pk, scopes=["keys:read"])
     assert key.workspace_id == team.pk
     assert not Workspace.objects.filter(personal_for=user).exists(), "no personal workspace was needed"
 
@@ -68,7 +69,8 @@ def test_the_key_cache_knows_the_keys_workspace(user: Any, make_key: Any, cache_
     from apikeys import keycache
 
     team = Workspace.objects.create(name="Ops", slug="ops")
-    key, _ = make_key(user, workspace_id=team.pk)
+    Membership.objects.create(workspace=team, user=user, role="developer")
+    key, _ = make_key(user, workspace_id=team.pk, scopes=["keys:read"])
     for _ in range(2):  # read from the database, then from the cache in use
         record = keycache.get_record(key.prefix)
         assert record is not None and record.workspace_id == team.pk

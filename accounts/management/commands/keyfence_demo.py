@@ -49,12 +49,11 @@ class Command(BaseCommand):
             [{"cidr": "127.0.0.1", "label": "this machine"}, {"cidr": "::1", "label": "this machine (IPv6)"}]
         )
         _, full = services.key_create(
-            owner_id=user.pk,
             name="Demo key",
             description="Issued by make run; allowed from this machine only.",
             scopes=list(BUILTIN_SCOPES),
             allowlist=allowlist,
-            actor=services.Actor(user_id=None),
+            actor=services.Actor(user_id=user.pk),
         )
         url = options["url"].rstrip("/")
         self.stdout.write("")

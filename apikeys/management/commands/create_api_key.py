@@ -13,8 +13,8 @@ from django.utils import timezone
 from apikeys import services
 from apikeys.models import AllowlistMode
 from apikeys.networks import validate_allowlist
-from workspaces.roles import INSUFFICIENT_ROLE, Action, can
-from workspaces.selectors import role_of, workspace_by_slug
+from workspaces.access import RoleDenied
+from workspaces.selectors import workspace_by_slug
 
 
 def _allow_item(text: str) -> dict[str, str]:
@@ -47,19 +47,13 @@ class Command(BaseCommand):
             "--workspace", metavar="SLUG", help="where the key goes; default: the user's personal workspace"
         )
 
-    def _workspace_id(self, slug: str | None, owner: Any) -> Any:
-        """The workspace's id, once the user is a member allowed to create keys there."""
+    def _workspace_id(self, slug: str | None) -> Any:
+        """The workspace's id; ``None`` (the user's personal workspace) when no slug is given."""
         if slug is None:
             return None
         workspace = workspace_by_slug(slug)
         if workspace is None:
             raise CommandError(f"WORKSPACE_NOT_FOUND: no workspace {slug!r}.")
-        role = role_of(workspace_id=workspace.pk, user_id=owner.pk)
-        if not can(role, Action.CREATE_KEY):
-            held = f"is a {role}" if role else "is not a member"
-            raise CommandError(
-                f"{INSUFFICIENT_ROLE}: {owner.get_username()} {held} of {slug}; creating keys needs developer."
-            )
         return workspace.pk
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -71,20 +65,22 @@ class Command(BaseCommand):
         expires_in = options["expires_in"]
         if expires_in is not None and not 1 <= expires_in <= 3650:
             raise CommandError("INVALID_EXPIRY: --expires-in takes 1 to 3650 days.")
-        workspace_id = self._workspace_id(options["workspace"], owner)
+        workspace_id = self._workspace_id(options["workspace"])
         try:
             allowlist = validate_allowlist([_allow_item(item) for item in options["allow"]])
             _, full = services.key_create(
-                owner_id=owner.pk,
                 name=options["name"],
                 description=options["description"],
                 scopes=options["scopes"],
                 allowlist=allowlist,
                 allowlist_mode=AllowlistMode.REPORT if options["report_only"] else AllowlistMode.ENFORCE,
                 expires_at=timezone.now() + timedelta(days=expires_in) if expires_in else None,
-                actor=services.Actor(user_id=None),
+                actor=services.Actor(user_id=owner.pk),
                 workspace_id=workspace_id,
             )
+        except RoleDenied as exc:
+            # The user's role in the workspace, as on the pages and the API (SPEC §13).
+            raise CommandError(f"{RoleDenied.code}: {owner.get_username()}: {exc.message}") from None
         except ValidationError as exc:
             raise CommandError(_describe(exc)) from None
         self.stdout.write(full)
