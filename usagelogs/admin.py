@@ -10,21 +10,29 @@ from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from apikeys.admin_mixins import ReadOnlyAdminMixin
+from apikeys.admin_mixins import ReadOnlyAdminMixin, admin_scope
 from apikeys.models import ApiKey
+from workspaces.models import Workspace
 
 from .filters import UsageLogFilter
 from .models import UsageLog
 
 
-class StaffUsageLogFilter(UsageLogFilter):
-    """The same filters; staff choose among every owner's keys, not only their own."""
+def _staff_workspaces(request: HttpRequest) -> QuerySet[Workspace]:
+    return admin_scope(request, Workspace.objects.order_by("name", "slug"), field="pk")
 
-    api_key = django_filters.ModelChoiceFilter(
-        queryset=ApiKey.objects.select_related("owner").order_by("owner__username", "name"),
-        field_name="api_key",
-        label="API key",
+
+def _staff_keys(request: HttpRequest) -> QuerySet[ApiKey]:
+    return admin_scope(request, ApiKey.objects.select_related("workspace").order_by("workspace__name", "name"))
+
+
+class StaffUsageLogFilter(UsageLogFilter):
+    """The same filters, and the workspace; staff choose among the keys of every workspace they see."""
+
+    workspace = django_filters.ModelChoiceFilter(
+        queryset=_staff_workspaces, field_name="workspace", label="Workspace", null_label="No workspace"
     )
+    api_key = django_filters.ModelChoiceFilter(queryset=_staff_keys, field_name="api_key", label="API key")
 
 
 class UsageLogChangeList(ChangeList):
@@ -51,7 +59,7 @@ class UsageLogChangeList(ChangeList):
 class UsageLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "timestamp",
-        "owner",
+        "workspace",
         "key_prefix",
         "method",
         "path",
@@ -61,9 +69,16 @@ class UsageLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "error_code",
     ]
     search_fields = ["key_prefix", "path", "client_ip"]
-    list_select_related = ["owner"]
+    list_select_related = ["workspace"]
     show_full_result_count = False
-    raw_id_fields = ["owner", "api_key", "matched_entry"]
+    raw_id_fields = ["workspace", "api_key", "matched_entry"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[UsageLog]:
+        """A superuser sees every row; other staff see their workspaces' rows and those of no workspace."""
+        logs = super().get_queryset(request)
+        if getattr(request.user, "is_superuser", False):
+            return logs
+        return admin_scope(request, logs) | logs.filter(workspace__isnull=True)
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return UsageLogChangeList

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 
 from apikeys.drf import KeyfenceAPIMixin
 from apikeys.permissions import HasScopes
-from apikeys.request import owner_id_of
+from apikeys.request import workspace_id_of
 from apikeys.schema import api_operation, error_codes
 
 from .export import csv_lines, csv_response
@@ -46,21 +46,21 @@ FILTERS_TEXT = (
 FILTER_CODES = ("INVALID_CHOICE", "INVALID_STATUS", "INVALID_IP", "INVALID")
 
 
-class OwnLogsMixin(KeyfenceAPIMixin, GenericAPIView):
-    """The caller's own logs, through the one FilterSet, for the list and the export alike."""
+class WorkspaceLogsMixin(KeyfenceAPIMixin, GenericAPIView):
+    """The logs of the caller's workspace, through the one FilterSet, for the list and the export alike."""
 
     permission_classes = [HasScopes(LOGS_READ)]
     filter_backends = [DjangoFilterBackend]
     filterset_class = UsageLogFilter
 
     def get_queryset(self) -> Any:
-        if getattr(self, "swagger_fake_view", False):  # schema generation has no owner
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no workspace
             return UsageLog.objects.none()
-        return logs_for(owner_id=owner_id_of(self.request))
+        return logs_for(workspace_id=workspace_id_of(self.request))
 
 
-class UsageLogListView(OwnLogsMixin, ListAPIView):
-    """The caller's usage logs, filtered and cursor-paginated."""
+class UsageLogListView(WorkspaceLogsMixin, ListAPIView):
+    """The usage logs of the caller's workspace, filtered and cursor-paginated."""
 
     serializer_class = UsageLogSerializer
     pagination_class = UsageLogPagination
@@ -72,7 +72,8 @@ class UsageLogListView(OwnLogsMixin, ListAPIView):
         operation_id="usage_logs_list",
         summary="List usage logs",
         scope=LOGS_READ,
-        description="Every API request made with the caller's keys, blocked ones included, newest first. "
+        description="Every API request made with the keys of the caller's workspace, blocked ones included, "
+        "newest first. "
         f"{FILTERS_TEXT} Cursor-paginated: follow `next`.",
         responses={200: UsageLogSerializer(many=True)},
         errors=error_codes(query=True, cursor=True),
@@ -108,8 +109,8 @@ class AlwaysFirstRenderer(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class UsageLogExportView(OwnLogsMixin, GenericAPIView):
-    """The caller's usage logs as a streamed CSV file."""
+class UsageLogExportView(WorkspaceLogsMixin, GenericAPIView):
+    """The usage logs of the caller's workspace as a streamed CSV file."""
 
     renderer_classes = [CsvRenderer]
     content_negotiation_class = AlwaysFirstRenderer
@@ -120,7 +121,8 @@ class UsageLogExportView(OwnLogsMixin, GenericAPIView):
         operation_id="usage_logs_export",
         summary="Export usage logs as CSV",
         scope=LOGS_READ,
-        description="The caller's usage logs as a CSV file, streamed, newest first, with the filters of the "
+        description="The usage logs of the caller's workspace as a CSV file, streamed, newest first, with the "
+        "filters of the "
         f"list. {FILTERS_TEXT} Cells that a spreadsheet would run as a formula start with `'`.",
         responses={
             (200, "text/csv"): OpenApiResponse(

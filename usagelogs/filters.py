@@ -12,9 +12,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import extend_schema_field
+from rest_framework.exceptions import NotAuthenticated
 
 from apikeys.models import ApiKey
 from apikeys.networks import address_range
+from apikeys.request import workspace_id_of
 
 from .models import Decision, UsageLog
 
@@ -24,11 +26,13 @@ _STATUS = re.compile(r"([1-5])(?:xx|XX)|([1-5][0-9]{2})")
 STATUS_PATTERN = r"^([1-5](xx|XX)|[1-5][0-9]{2})$"
 
 
-def _owner_keys(request: Any) -> QuerySet[ApiKey]:
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+def _workspace_keys(request: Any) -> QuerySet[ApiKey]:
+    """The keys of the workspace the request acts in: the key's own, or the session's current one."""
+    try:
+        workspace_id = workspace_id_of(request)
+    except NotAuthenticated:
         return ApiKey.objects.none()
-    return ApiKey.objects.filter(owner_id=user.pk).order_by("name")
+    return ApiKey.objects.filter(workspace_id=workspace_id).order_by("name")
 
 
 class StatusCodeField(forms.CharField):
@@ -152,7 +156,7 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
 class UsageLogFilter(django_filters.FilterSet):
     """Filters: api_key, method, status_code, decision, blocked, client_ip, since, until."""
 
-    api_key = django_filters.ModelChoiceFilter(queryset=_owner_keys, field_name="api_key", label="API key")
+    api_key = django_filters.ModelChoiceFilter(queryset=_workspace_keys, field_name="api_key", label="API key")
     method = django_filters.ChoiceFilter(choices=[(m, m) for m in METHODS], label="HTTP method")
     status_code = StatusCodeFilter(
         field_name="status_code", label="Status code", help_text="Exact, such as 404, or a class, such as 4xx."

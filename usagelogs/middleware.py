@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -12,9 +14,10 @@ from apikeys.client_ip import get_client_ip
 from apikeys.networks import sortable_key
 from apikeys.request import identify_key
 from apikeys.usage import record_use
+from workspaces.current import current_membership
 
 from .conf import conf
-from .recorder import recorder
+from .recorder import logger, recorder
 
 MAX_PATH = 2048
 MAX_USER_AGENT = 512
@@ -39,17 +42,15 @@ class UsageLogMiddleware:
     def _record(self, request: HttpRequest, response: HttpResponse, elapsed_ms: float) -> None:
         context = identify_key(request)
         address = get_client_ip(request)
-        owner_id = context.owner_id
-        if owner_id is None:
-            user = getattr(request, "user", None)
-            if user is not None and getattr(user, "is_authenticated", False) and not context.key_prefix:
-                owner_id = user.pk
+        workspace_id = context.workspace_id
+        if workspace_id is None and not context.key_prefix:
+            workspace_id = _session_workspace_id(request)
         now = timezone.now()
         record_use(request, response.status_code, now)
         recorder.record(
             {
                 "timestamp": now,
-                "owner_id": owner_id,
+                "workspace_id": workspace_id,
                 "api_key_id": context.key_id,
                 "key_prefix": context.key_prefix,
                 "method": request.method[:10] if request.method else "",
@@ -65,3 +66,19 @@ class UsageLogMiddleware:
                 "response_time_ms": round(elapsed_ms, 3),
             }
         )
+
+
+def _session_workspace_id(request: HttpRequest) -> Any:
+    """The current workspace of a signed-in session that sent no key, or ``None``.
+
+    The view has usually read it already (it is kept on the request); if reading it fails now,
+    the row is still written, without a workspace, rather than fail the response.
+    """
+    user = getattr(request, "user", None)
+    if user is None or not getattr(user, "is_authenticated", False) or not hasattr(request, "session"):
+        return None
+    try:
+        return current_membership(request).workspace_id
+    except DatabaseError as exc:
+        logger.warning("Usage-log row recorded without its workspace: %s", exc)
+        return None

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from apikeys.models import AllowlistEntry, ApiKey
+from workspaces.models import Workspace
 
 
 class Decision(models.TextChoices):
@@ -22,10 +22,12 @@ class UsageLog(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     timestamp = models.DateTimeField(default=timezone.now)
-    # No single-column indexes on owner and api_key: composite indexes below start with them
-    # and serve the same lookups (cascades included), and every index costs each insert.
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    # The workspace of the key that was presented (or of the signed-in session); empty when the
+    # request named no known key. No single-column indexes on workspace and api_key: composite
+    # indexes below start with them and serve the same lookups (cascades included), and every
+    # index costs each insert.
+    workspace = models.ForeignKey(
+        Workspace, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     api_key = models.ForeignKey(
         ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
@@ -48,18 +50,19 @@ class UsageLog(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        # The API, the page and the CSV always filter by owner, so every filter index starts with
-        # it: then it holds more equality columns than the plain owner index, and SQLite, which
-        # keeps no statistics unless told to, picks it over that one. "-id" serves the cursor order.
+        # The API, the page and the CSV always filter by workspace, so every filter index starts
+        # with it: then it holds more equality columns than the plain workspace index, and SQLite,
+        # which keeps no statistics unless told to, picks it over that one. "-id" serves the cursor
+        # order.
         indexes = [
-            models.Index(fields=["owner", "-id"], name="log_owner_id"),
-            models.Index(fields=["owner", "api_key", "-id"], name="log_owner_key_id"),
-            models.Index(fields=["owner", "api_key", "status_code", "-id"], name="log_owner_key_status_id"),
-            models.Index(fields=["owner", "status_code", "-id"], name="log_owner_status_id"),
-            models.Index(fields=["owner", "decision", "-id"], name="log_owner_decision_id"),
-            models.Index(fields=["owner", "method", "-id"], name="log_owner_method_id"),
-            models.Index(fields=["owner", "timestamp"], name="log_owner_ts"),
-            models.Index(fields=["owner", "client_ip_key"], name="log_owner_ip"),
+            models.Index(fields=["workspace", "-id"], name="log_ws_id"),
+            models.Index(fields=["workspace", "api_key", "-id"], name="log_ws_key_id"),
+            models.Index(fields=["workspace", "api_key", "status_code", "-id"], name="log_ws_key_status_id"),
+            models.Index(fields=["workspace", "status_code", "-id"], name="log_ws_status_id"),
+            models.Index(fields=["workspace", "decision", "-id"], name="log_ws_decision_id"),
+            models.Index(fields=["workspace", "method", "-id"], name="log_ws_method_id"),
+            models.Index(fields=["workspace", "timestamp"], name="log_ws_ts"),
+            models.Index(fields=["workspace", "client_ip_key"], name="log_ws_ip"),
             # Retention pruning.
             models.Index(fields=["timestamp"], name="log_ts"),
             # A key's recently blocked addresses (the allowlist page); the key's ON DELETE SET NULL.

@@ -211,9 +211,9 @@ class Recorder:
                 return 1
             except IntegrityError:
                 continue
-        # Only the owner is left, and a deleted owner's rows are deleted with it (CASCADE).
+        # Only the workspace is left, and a deleted workspace's rows are deleted with it (CASCADE).
         self.dropped += 1
-        logger.warning("Dropped a usage-log row of a deleted owner: %s %s", row.get("method"), row.get("path"))
+        logger.warning("Dropped a usage-log row of a deleted workspace: %s %s", row.get("method"), row.get("path"))
         return 0
 
     @staticmethod

@@ -1,4 +1,4 @@
-"""Reads of usage logs, scoped to their owner."""
+"""Reads of usage logs, scoped to their workspace."""
 
 from __future__ import annotations
 
@@ -14,16 +14,16 @@ from django.db.models.functions import TruncDay, TruncHour
 from .models import Decision, UsageLog
 
 
-def logs_for(*, owner_id: int) -> QuerySet[UsageLog]:
-    """The owner's log rows, newest first. Rows with no owner are for staff, in the admin."""
-    return UsageLog.objects.filter(owner_id=owner_id).order_by("-id")
+def logs_for(*, workspace_id: Any) -> QuerySet[UsageLog]:
+    """The workspace's log rows, newest first. Rows with no workspace are for staff, in the admin."""
+    return UsageLog.objects.filter(workspace_id=workspace_id).order_by("-id")
 
 
-def blocked_ips_for(*, owner_id: int, key_id: UUID, since: datetime) -> list[Mapping[str, Any]]:
+def blocked_ips_for(*, workspace_id: Any, key_id: UUID, since: datetime) -> list[Mapping[str, Any]]:
     """IPs refused by a key's allowlist since ``since``: address, count and when last seen."""
     return list(
         UsageLog.objects.filter(
-            owner_id=owner_id,
+            workspace_id=workspace_id,
             api_key_id=key_id,
             timestamp__gte=since,
             decision__in=[Decision.BLOCKED, Decision.WOULD_BLOCK],

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from apikeys.request import AuthenticatedHttpRequest
+from workspaces.current import current_membership
 
 from . import chart
 from .filters import UsageLogFilter
@@ -74,9 +75,10 @@ def _page_context(request: HttpRequest, queryset: Any) -> dict[str, Any]:
 @login_required
 @require_GET
 def usage_logs(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """The filter form (GET, so the URL carries it), the chart, the table and the CSV link."""
-    owned = logs_for(owner_id=request.user.pk)
-    filterset = UsageLogFilter(request.GET, queryset=owned.select_related("api_key"), request=request)
+    """The current workspace's logs: the filter form (GET, so the URL carries it), the chart, the
+    table and the CSV link."""
+    logs = logs_for(workspace_id=current_membership(request).workspace_id)
+    filterset = UsageLogFilter(request.GET, queryset=logs.select_related("api_key"), request=request)
     _prepare_form(filterset.form)
     query = filter_query(request.GET)
     context: dict[str, Any] = {
@@ -89,5 +91,5 @@ def usage_logs(request: AuthenticatedHttpRequest) -> HttpResponse:
     if filterset.is_valid():
         context.update(_page_context(request, filterset.qs))
         context["chart"] = _chart(filterset.qs, filterset.form.cleaned_data)
-        context["has_any"] = bool(context["page"].rows) or owned.exists()
+        context["has_any"] = bool(context["page"].rows) or logs.exists()
     return render(request, "usagelogs/usage_logs.html", context)

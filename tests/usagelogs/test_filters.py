@@ -9,11 +9,12 @@ from urllib.parse import urlencode
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.http import QueryDict
-from django.test import RequestFactory
 
 from tests.browser.helpers import seed_log
+from tests.usagelogs.helpers import session_request, team_of
 from usagelogs.filters import UsageLogFilter
 from usagelogs.models import UsageLog
+from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
 
@@ -45,10 +46,9 @@ def rows(user: Any, make_key: Any) -> dict[int, str]:
     return names
 
 
-def filtered(params: dict[str, str], user: Any) -> UsageLogFilter:
+def filtered(params: dict[str, str], user: Any, workspace: Workspace | None = None) -> UsageLogFilter:
     """The FilterSet as a view builds it, from a query string as the browser or an API client sends it."""
-    request = RequestFactory().get("/settings/developer/logs/")
-    request.user = user
+    request = session_request(user, "/settings/developer/logs/", workspace=workspace)
     return UsageLogFilter(data=QueryDict(urlencode(params)), queryset=UsageLog.objects.all(), request=request)
 
 
@@ -58,8 +58,8 @@ def names_of(params: dict[str, str], user: Any, rows: dict[int, str]) -> set[str
     return {rows[pk] for pk in filterset.qs.values_list("pk", flat=True)}
 
 
-def error_codes(params: dict[str, str], user: Any) -> dict[str, list[str | None]]:
-    filterset = filtered(params, user)
+def error_codes(params: dict[str, str], user: Any, workspace: Workspace | None = None) -> dict[str, list[str | None]]:
+    filterset = filtered(params, user, workspace)
     assert not filterset.is_valid()
     return {field: [error.code for error in errors] for field, errors in filterset.errors.as_data().items()}
 
@@ -313,7 +313,7 @@ def test_an_invalid_time_is_an_error(name: str, value: str, user: Any, rows: dic
 
 @pytest.fixture
 def keyed_rows(user: Any, other_user: Any, make_key: Any) -> dict[str, Any]:
-    """Two keys of ``user`` and one of ``other_user``, one row each."""
+    """Two keys in ``user``'s personal workspace and one in ``other_user``'s, one row each."""
     mine, _ = make_key(user, name="Deploy")
     also_mine, _ = make_key(user, name="Backup")
     theirs, _ = make_key(other_user, name="Theirs")
@@ -328,28 +328,39 @@ def test_api_key_keeps_that_key_s_rows(user: Any, keyed_rows: dict[str, Any]) ->
     assert list(filterset.qs.values_list("api_key", flat=True)) == [keyed_rows["mine"].pk]
 
 
-def test_api_key_offers_only_the_requester_s_keys(user: Any, keyed_rows: dict[str, Any]) -> None:
+def test_api_key_offers_only_the_keys_of_the_current_workspace(user: Any, keyed_rows: dict[str, Any]) -> None:
     choices = filtered({}, user).form.fields["api_key"].queryset
     assert list(choices) == [keyed_rows["also_mine"], keyed_rows["mine"]]
+
+
+def test_api_key_offers_every_member_s_keys_in_a_team_workspace(
+    user: Any, other_user: Any, make_key: Any, keyed_rows: dict[str, Any]
+) -> None:
+    team = team_of(user, other_user)
+    theirs, _ = make_key(other_user, name="Team deploy", scopes=["logs:read"], workspace_id=team.pk)
+    mine, _ = make_key(user, name="Team backup", workspace_id=team.pk)
+    assert list(filtered({}, user, team).form.fields["api_key"].queryset) == [mine, theirs]
+    assert filtered({"api_key": str(theirs.pk)}, user, team).is_valid()
+    assert error_codes({"api_key": str(keyed_rows["mine"].pk)}, user, team) == {"api_key": ["invalid_choice"]}
 
 
 @pytest.mark.parametrize(
     ("value", "code"),
     [
-        pytest.param("theirs", "invalid_choice", id="another-owner-s-key"),
+        pytest.param("theirs", "invalid_choice", id="another-workspace-s-key"),
         pytest.param("00000000-0000-0000-0000-000000000000", "invalid_choice", id="no-such-key"),
         # Not a UUID at all: the id field's own code, before any lookup.
         pytest.param("abc", "invalid", id="not-an-id"),
     ],
 )
-def test_api_key_outside_the_requester_s_keys_is_an_error(
+def test_api_key_outside_the_workspace_s_keys_is_an_error(
     value: str, code: str, user: Any, keyed_rows: dict[str, Any]
 ) -> None:
     key_id = str(keyed_rows[value].pk) if value in keyed_rows else value
     assert error_codes({"api_key": key_id}, user) == {"api_key": [code]}
 
 
-def test_another_owner_s_key_is_never_named_in_the_form(user: Any, keyed_rows: dict[str, Any]) -> None:
+def test_another_workspace_s_key_is_never_named_in_the_form(user: Any, keyed_rows: dict[str, Any]) -> None:
     filterset = filtered({"api_key": str(keyed_rows["theirs"].pk)}, user)
     assert not filterset.is_valid()
     rendered = str(filterset.form)

@@ -18,6 +18,8 @@ from django.test import RequestFactory, override_settings
 from apikeys import usage
 from apikeys.context import key_context
 from apikeys.networks import parse_client_address, sortable_key
+from tests.usagelogs.helpers import personal, session_request, team_of
+from usagelogs import middleware
 from usagelogs.middleware import MAX_PATH, MAX_USER_AGENT, UsageLogMiddleware
 from usagelogs.models import UsageLog
 
@@ -55,7 +57,7 @@ def authenticated_as(key: Any, *, decision: str = "allowed", **fields: Any) -> C
         context.authenticated = True
         context.key_prefix = key.prefix
         context.key_id = key.pk
-        context.owner_id = key.owner_id
+        context.workspace_id = key.workspace_id
         context.decision = decision
         for name, value in fields.items():
             setattr(context, name, value)
@@ -120,7 +122,7 @@ def test_every_outcome_under_the_api_is_recorded_with_its_status(status: int) ->
     assert only_row().status_code == status
 
 
-# --- which key and owner ----------------------------------------------------------------------------------
+# --- which key and workspace ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("header", ["bearer", "x-api-key"])
@@ -129,7 +131,7 @@ def test_a_valid_key_is_recorded_even_when_authentication_never_ran(header: str,
     extra = {"HTTP_AUTHORIZATION": f"Bearer {secret}"} if header == "bearer" else {"HTTP_X_API_KEY": secret}
     through(RequestFactory().get("/api/v1/no-such-endpoint", **extra), answer(404))
     row = only_row()
-    assert (row.key_prefix, row.api_key_id, row.owner_id) == (key.prefix, key.pk, user.pk)
+    assert (row.key_prefix, row.api_key_id, row.workspace_id) == (key.prefix, key.pk, key.workspace_id)
     assert (row.decision, row.status_code) == ("none", 404)
 
 
@@ -151,15 +153,15 @@ def test_a_valid_key_is_recorded_even_when_authentication_never_ran(header: str,
 def test_a_malformed_key_records_its_prefix_only_when_well_formed(presented: str, prefix: str) -> None:
     through(RequestFactory().get("/api/v1/whoami", HTTP_AUTHORIZATION=f"Bearer {presented}"), answer(401))
     row = only_row()
-    assert (row.key_prefix, row.api_key_id, row.owner_id) == (prefix, None, None)
+    assert (row.key_prefix, row.api_key_id, row.workspace_id) == (prefix, None, None)
 
 
-def test_a_wrong_secret_with_a_known_prefix_names_that_key_and_its_owner(user: Any, make_key: Any) -> None:
+def test_a_wrong_secret_with_a_known_prefix_names_that_key_and_its_workspace(user: Any, make_key: Any) -> None:
     key, secret = make_key(user)
     wrong = secret[:-6] + ("AAAAAA" if not secret.endswith("AAAAAA") else "BBBBBB")
     through(RequestFactory().get("/api/v1/whoami", HTTP_X_API_KEY=wrong), answer(401))
     row = only_row()
-    assert (row.key_prefix, row.api_key_id, row.owner_id) == (key.prefix, key.pk, user.pk)
+    assert (row.key_prefix, row.api_key_id, row.workspace_id) == (key.prefix, key.pk, key.workspace_id)
 
 
 def test_what_authentication_learned_is_recorded(user: Any, make_key: Any) -> None:
@@ -171,9 +173,9 @@ def test_what_authentication_learned_is_recorded(user: Any, make_key: Any) -> No
         answer(403, then=authenticated_as(key, decision="blocked", error_code="IP_NOT_ALLOWED")),
     )
     row = only_row()
-    assert (row.api_key_id, row.owner_id, row.decision, row.error_code) == (
+    assert (row.api_key_id, row.workspace_id, row.decision, row.error_code) == (
         key.pk,
-        user.pk,
+        key.workspace_id,
         "blocked",
         "IP_NOT_ALLOWED",
     )
@@ -189,42 +191,64 @@ def test_what_authentication_learned_is_recorded(user: Any, make_key: Any) -> No
     assert (row.decision, row.matched_entry_id, row.matched_cidr) == ("allowed", entry.pk, "203.0.113.0/24")
 
 
-def test_a_signed_in_user_without_a_key_is_recorded_as_owner(user: Any) -> None:
+def signed_in_as(user: Any) -> Callable[[HttpRequest], None]:
+    """What session authentication leaves on the request: the user (the session is there already)."""
+
     def sign_in(request: HttpRequest) -> None:
         request.user = user
 
-    through(RequestFactory().get("/api/v1/keys"), answer(200, then=sign_in))
+    return sign_in
+
+
+def test_a_signed_in_user_without_a_key_is_recorded_in_their_current_workspace(user: Any) -> None:
+    through(session_request(user, "/api/v1/keys"), answer(200, then=signed_in_as(user)))
     row = only_row()
-    assert (row.owner_id, row.api_key_id, row.key_prefix) == (user.pk, None, "")
+    assert (row.workspace_id, row.api_key_id, row.key_prefix) == (personal(user).pk, None, "")
 
 
-def test_a_signed_in_user_sending_another_owner_s_key_records_the_key_s_owner(
+def test_a_session_acting_in_a_team_workspace_is_recorded_there(user: Any) -> None:
+    team = team_of(user)
+    through(session_request(user, "/api/v1/keys", workspace=team), answer(200, then=signed_in_as(user)))
+    assert only_row().workspace_id == team.pk
+
+
+def test_a_session_whose_workspace_cannot_be_read_is_still_recorded(
+    user: Any, monkeypatch: pytest.MonkeyPatch, log_records: list[Any]
+) -> None:
+    def down(request: HttpRequest) -> Any:
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(middleware, "current_membership", down)
+    response = through(session_request(user, "/api/v1/keys"), answer(200, then=signed_in_as(user)))
+    assert response.status_code == 200
+    row = only_row()
+    assert (row.workspace_id, row.path) == (None, "/api/v1/keys")
+    assert [r.levelname for r in log_records] == ["WARNING"]
+
+
+def test_a_signed_in_user_sending_a_key_of_another_workspace_records_the_key_s_workspace(
     user: Any, other_user: Any, make_key: Any
 ) -> None:
     key, secret = make_key(other_user)
-
-    def sign_in(request: HttpRequest) -> None:
-        request.user = user
-
-    through(RequestFactory().get("/api/v1/keys", HTTP_X_API_KEY=secret), answer(404, then=sign_in))
+    request = session_request(user, "/api/v1/keys")
+    request.META["HTTP_X_API_KEY"] = secret
+    through(request, answer(404, then=signed_in_as(user)))
     row = only_row()
-    assert (row.owner_id, row.api_key_id) == (other_user.pk, key.pk)
+    assert (row.workspace_id, row.api_key_id) == (personal(other_user).pk, key.pk)
 
 
-def test_a_signed_in_user_sending_an_unknown_key_is_not_made_its_owner(user: Any) -> None:
-    def sign_in(request: HttpRequest) -> None:
-        request.user = user
-
-    request = RequestFactory().get("/api/v1/keys", HTTP_X_API_KEY=f"kf_{UNKNOWN_PREFIX}_{'A' * 38}")
-    through(request, answer(401, then=sign_in))
+def test_a_signed_in_user_sending_an_unknown_key_is_recorded_in_no_workspace(user: Any) -> None:
+    request = session_request(user, "/api/v1/keys")
+    request.META["HTTP_X_API_KEY"] = f"kf_{UNKNOWN_PREFIX}_{'A' * 38}"
+    through(request, answer(401, then=signed_in_as(user)))
     row = only_row()
-    assert (row.owner_id, row.api_key_id, row.key_prefix) == (None, None, UNKNOWN_PREFIX)
+    assert (row.workspace_id, row.api_key_id, row.key_prefix) == (None, None, UNKNOWN_PREFIX)
 
 
-def test_an_anonymous_request_without_a_key_has_no_owner() -> None:
+def test_an_anonymous_request_without_a_key_has_no_workspace() -> None:
     through(RequestFactory().get("/api/v1/keys"), answer(401))
     row = only_row()
-    assert (row.owner_id, row.api_key_id, row.key_prefix, row.decision) == (None, None, "", "none")
+    assert (row.workspace_id, row.api_key_id, row.key_prefix, row.decision) == (None, None, "", "none")
 
 
 # --- what is never recorded -------------------------------------------------------------------------------
@@ -392,6 +416,11 @@ def test_a_failing_last_used_write_still_records_the_row_and_returns_the_respons
     assert UsageLogMiddleware(get_response)(request) is expected
     assert [call["key_id"] for call in calls] == [key.pk]
     row = only_row()
-    assert (row.api_key_id, row.owner_id, row.status_code, row.decision) == (key.pk, user.pk, 200, "allowed")
+    assert (row.api_key_id, row.workspace_id, row.status_code, row.decision) == (
+        key.pk,
+        key.workspace_id,
+        200,
+        "allowed",
+    )
     key.refresh_from_db()
     assert key.last_used_at is None

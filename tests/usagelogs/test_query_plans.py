@@ -1,6 +1,6 @@
 """Every usage-log filter is served by an index, on SQLite and on PostgreSQL.
 
-The queries are the ones the API, the page and the CSV run: the owner's rows, one filter, newest
+The queries are the ones the API, the page and the CSV run: the workspace's rows, one filter, newest
 first, one cursor page. The table gets a few thousand varied rows and fresh statistics, so the
 planners choose as they would on a real table.
 """
@@ -11,9 +11,9 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.test import RequestFactory
 from django.utils import timezone
 
+from tests.usagelogs.helpers import personal, session_request
 from usagelogs.filters import UsageLogFilter
 from usagelogs.models import UsageLog
 from usagelogs.recorder import insert_rows
@@ -37,7 +37,7 @@ def logs(user, other_user, make_key):
         rows.append(
             {
                 "timestamp": now - timedelta(minutes=(ROWS - n) * 7),
-                "owner_id": key.owner_id,
+                "workspace_id": key.workspace_id,
                 "api_key_id": key.pk,
                 "key_prefix": key.prefix,
                 "method": rng.choices(["GET", "POST", "PATCH", "DELETE"], [85, 8, 5, 2])[0],
@@ -55,9 +55,8 @@ def logs(user, other_user, make_key):
 
 
 def plan_of(params, user):
-    request = RequestFactory().get("/")
-    request.user = user
-    filterset = UsageLogFilter(params, queryset=logs_for(owner_id=user.pk), request=request)
+    request = session_request(user)
+    filterset = UsageLogFilter(params, queryset=logs_for(workspace_id=personal(user).pk), request=request)
     assert filterset.is_valid(), filterset.errors
     queryset = filterset.qs
     if connection.vendor == "postgresql":
@@ -113,9 +112,9 @@ def test_the_filter_is_an_index_condition(name, logs, user):
     scans = plan_of(params(logs), user)
     assert scans, "no index used"
     if column == "timestamp" and connection.vendor == "sqlite":
-        # SQLite keeps no statistics on ranges, so it walks the owner's rows newest first, the
+        # SQLite keeps no statistics on ranges, so it walks the workspace's rows newest first, the
         # order the page is shown in, rather than sort a range; either way an index serves it.
-        assert any("timestamp" in condition or index == "log_owner_id" for index, condition in scans), scans
+        assert any("timestamp" in condition or index == "log_ws_id" for index, condition in scans), scans
         return
     assert any(column in condition for _, condition in scans), scans
 
@@ -123,10 +122,11 @@ def test_the_filter_is_an_index_condition(name, logs, user):
 def test_recently_blocked_addresses_of_a_key_use_an_index(logs, user):
     """The allowlist page's "Recently blocked IPs": one key's blocked rows of the last 7 days."""
     since = timezone.now() - timedelta(days=7)
-    assert blocked_ips_for(owner_id=user.pk, key_id=logs[0].pk, since=since)
+    workspace_id = logs[0].workspace_id
+    assert blocked_ips_for(workspace_id=workspace_id, key_id=logs[0].pk, since=since)
     # The selector's filter, which it then groups by address.
     rows = UsageLog.objects.filter(
-        owner_id=user.pk, api_key_id=logs[0].pk, timestamp__gte=since, decision__in=["blocked", "would_block"]
+        workspace_id=workspace_id, api_key_id=logs[0].pk, timestamp__gte=since, decision__in=["blocked", "would_block"]
     )
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

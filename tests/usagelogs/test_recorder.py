@@ -13,6 +13,7 @@ from django.db import OperationalError
 
 from tests.logs import wait_for_rows
 from tests.servers import ROOT, call, database_url, free_port, wait_until_up
+from tests.usagelogs.helpers import team_of
 from usagelogs import recorder as recorder_module
 from usagelogs.models import UsageLog
 from usagelogs.recorder import recorder
@@ -97,18 +98,17 @@ def test_a_write_that_fails_once_succeeds_on_retry(settings, monkeypatch, user, 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_row_whose_references_vanished_does_not_sink_its_batch(
-    batch_mode, user, other_user, make_key, api, log_records
-):
+def test_a_row_whose_references_vanished_does_not_sink_its_batch(batch_mode, user, make_key, api, log_records):
     batch_mode(batch_size=1000, interval=60)
     key, secret = make_key(user, allow=["127.0.0.0/24"])
     entry = key.entries.get()
+    team = team_of(user)
     for _ in range(3):
         assert api(secret).get("/api/v1/whoami").status_code == 200
-    # A request that deleted the entry it matched, and one of an owner deleted since.
+    # A request that deleted the entry it matched, and one in a workspace deleted since.
     recorder.record(
         {
-            "owner_id": user.pk,
+            "workspace_id": key.workspace_id,
             "api_key_id": key.pk,
             "method": "DELETE",
             "path": "/api/v1/gone",
@@ -117,16 +117,17 @@ def test_a_row_whose_references_vanished_does_not_sink_its_batch(
             "matched_cidr": entry.cidr,
         }
     )
-    recorder.record({"owner_id": other_user.pk, "method": "GET", "path": "/api/v1/orphan", "status_code": 200})
+    recorder.record({"workspace_id": team.pk, "method": "GET", "path": "/api/v1/orphan", "status_code": 200})
     entry.delete()
-    other_user.delete()
+    team.delete()
 
     assert recorder.flush() == 4
     gone = UsageLog.objects.get(path="/api/v1/gone")
     assert (gone.matched_entry_id, gone.matched_cidr, gone.api_key_id) == (None, "127.0.0.0/24", key.pk)
     assert UsageLog.objects.filter(path="/api/v1/whoami", matched_entry=None).count() == 3
     assert not UsageLog.objects.filter(path="/api/v1/orphan").exists()
-    assert [r.getMessage() for r in log_records] == ["Dropped a usage-log row of a deleted owner: GET /api/v1/orphan"]
+    dropped = "Dropped a usage-log row of a deleted workspace: GET /api/v1/orphan"
+    assert [r.getMessage() for r in log_records] == [dropped]
 
 
 def start_gunicorn(port: int) -> subprocess.Popen:

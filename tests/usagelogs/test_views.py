@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apikeys.networks import parse_client_address, sortable_key
+from tests.usagelogs.helpers import personal, signed_in, team_of
 from usagelogs import chart
 from usagelogs.models import UsageLog
 
@@ -20,18 +20,13 @@ LOGS = "/settings/developer/logs/"
 UTC = UTC
 
 
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def log(owner: Any, key: Any, **fields: Any) -> UsageLog:
+def log(key: Any, **fields: Any) -> UsageLog:
+    """A row of ``key``, in the key's workspace unless ``workspace`` is given."""
     ip = fields.pop("ip", "203.0.113.5")
     address = parse_client_address(ip)
     values = {"method": "GET", "path": "/api/v1/whoami", "status_code": 200, "decision": "allowed", **fields}
+    values.setdefault("workspace_id", key.workspace_id if key else None)
     return UsageLog.objects.create(
-        owner=owner,
         api_key=key,
         key_prefix=key.prefix if key else "",
         client_ip=ip,
@@ -49,28 +44,59 @@ def logs(user: Any, other_user: Any, make_key: Any) -> dict[str, Any]:
     build, _ = make_key(user, name="Build")
     other, _ = make_key(user, name="Other")
     rows = {
-        "ok": log(user, build),
-        "blocked": log(
-            user, build, status_code=403, decision="blocked", error_code="IP_NOT_ALLOWED", ip="198.51.100.9"
-        ),
-        "missing": log(user, other, status_code=404, method="DELETE", decision="unrestricted"),
-        "report": log(user, build, decision="would_block", ip="198.51.100.200"),
-        "old": log(user, build, status_code=500, timestamp=timezone.now() - timedelta(days=3)),
+        "ok": log(build),
+        "blocked": log(build, status_code=403, decision="blocked", error_code="IP_NOT_ALLOWED", ip="198.51.100.9"),
+        "missing": log(other, status_code=404, method="DELETE", decision="unrestricted"),
+        "report": log(build, decision="would_block", ip="198.51.100.200"),
+        "old": log(build, status_code=500, timestamp=timezone.now() - timedelta(days=3)),
     }
     mallory, _ = make_key(other_user, name="Mallory")
-    rows["foreign"] = log(other_user, mallory, status_code=403, decision="blocked")
+    rows["foreign"] = log(mallory, status_code=403, decision="blocked")
+    # A request that named no known key belongs to no workspace: staff see it in the admin.
+    rows["nobody"] = log(None, status_code=401, decision="none")
     return {"rows": rows, "build": build, "other": other, "mallory": mallory}
 
 
 pytestmark = pytest.mark.django_db
 
 
-def test_only_the_owners_rows_are_listed(user: Any, logs: dict[str, Any]) -> None:
+def test_only_the_current_workspace_s_rows_are_listed(user: Any, logs: dict[str, Any]) -> None:
     response = signed_in(user).get(LOGS)
     rows = logs["rows"]
     assert shown_ids(response) == sorted(
         (rows[n].id for n in ("ok", "blocked", "missing", "report", "old")), reverse=True
     )
+
+
+def test_a_team_workspace_shows_every_member_s_requests_and_nothing_else(
+    user: Any, other_user: Any, make_key: Any, logs: dict[str, Any]
+) -> None:
+    team = team_of(user, other_user)
+    theirs, _ = make_key(other_user, name="Team deploy", scopes=["logs:read"], workspace_id=team.pk)
+    mine, _ = make_key(user, name="Team backup", workspace_id=team.pk)
+    team_rows = [log(theirs).id, log(mine, status_code=403, decision="blocked").id]
+    session_row = log(None, workspace_id=team.pk, path="/api/v1/keys").id
+
+    response = signed_in(user, workspace=team).get(LOGS)
+    assert shown_ids(response) == sorted([*team_rows, session_row], reverse=True)
+    html = response.content.decode()
+    assert "Team deploy (" in html and "Team backup (" in html and "Build (" not in html
+    assert (response.context["chart"].allowed, response.context["chart"].blocked) == (2, 1)
+    assert shown_ids(signed_in(other_user, workspace=team).get(LOGS, {"api_key": mine.pk})) == [team_rows[1]]
+    # Their personal workspace stays theirs.
+    assert shown_ids(signed_in(other_user).get(LOGS)) == [logs["rows"]["foreign"].id]
+
+
+def test_a_workspace_the_user_is_not_a_member_of_shows_their_personal_one(
+    user: Any, other_user: Any, make_key: Any
+) -> None:
+    team = team_of(other_user)
+    theirs, _ = make_key(other_user, workspace_id=team.pk)
+    log(theirs)
+    mine, _ = make_key(user)
+    assert mine.workspace_id == personal(user).pk
+    row = log(mine)
+    assert shown_ids(signed_in(user, workspace=team).get(LOGS)) == [row.id]
 
 
 @pytest.mark.parametrize(
@@ -132,7 +158,7 @@ def test_export_link_carries_the_filters_but_no_cursor(user: Any, logs: dict[str
 
 def test_cursor_pagination_newer_and_older(user: Any, make_key: Any) -> None:
     key, _ = make_key(user)
-    ids = [log(user, key, path=f"/api/v1/n/{n}").id for n in range(120)]
+    ids = [log(key, path=f"/api/v1/n/{n}").id for n in range(120)]
     newest_first = ids[::-1]
     client = signed_in(user)
 
@@ -155,7 +181,7 @@ def test_cursor_pagination_newer_and_older(user: Any, make_key: Any) -> None:
 def test_the_page_counts_nothing_over_the_table_and_never_offsets(user: Any, make_key: Any) -> None:
     key, _ = make_key(user)
     for _n in range(60):
-        log(user, key)
+        log(key)
     client = signed_in(user)
     cursor = str(UsageLog.objects.order_by("-id")[10].id)
     with CaptureQueriesContext(connection) as captured:
@@ -169,7 +195,7 @@ def test_empty_states(user: Any, make_key: Any) -> None:
     client = signed_in(user)
     assert "No API requests yet" in client.get(LOGS).content.decode()
     key, _ = make_key(user)
-    log(user, key)
+    log(key)
     assert "No requests match these filters" in client.get(LOGS, {"status_code": "5xx"}).content.decode()
 
 
