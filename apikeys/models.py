@@ -134,3 +134,54 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} on {self.api_key_id or self.workspace_id}"
+
+
+class LeakResponse(models.TextChoices):
+    """What a report of a leaked key does to it (SPEC §17)."""
+
+    NOTIFY = "notify", "Notify the workspace"
+    RESTRICT = "restrict", "Restrict the key"
+    REVOKE = "revoke", "Revoke the key"
+
+
+class WorkspacePolicy(models.Model):
+    """The rules a workspace's keys follow (SPEC §14). A workspace without a row has the defaults.
+
+    The ranges are checked by ``services.policies``; the constraints keep the database honest.
+    """
+
+    workspace = models.OneToOneField(
+        "workspaces.Workspace", on_delete=models.CASCADE, primary_key=True, related_name="policy"
+    )
+    require_allowlist = models.BooleanField(default=False)
+    # Canonical {"cidr", "label"} entries: what a new key starts with when none are given.
+    default_allowlist = models.JSONField(default=list, blank=True)
+    max_key_lifetime_days = models.PositiveIntegerField(null=True, blank=True)
+    inactive_key_days = models.PositiveIntegerField(null=True, blank=True)
+    leak_response = models.CharField(max_length=10, choices=LeakResponse.choices, default=LeakResponse.RESTRICT)
+    # null or {"requests": N, "per": "second" | "minute" | "hour"} (SPEC §18).
+    default_rate_limit = models.JSONField(null=True, blank=True)
+    # When the policies last changed; null while they are the defaults nobody has changed.
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "workspace policy"
+        verbose_name_plural = "workspace policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(max_key_lifetime_days__isnull=True)
+                | models.Q(max_key_lifetime_days__gte=1, max_key_lifetime_days__lte=3650),
+                name="policy_lifetime_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(inactive_key_days__isnull=True)
+                | models.Q(inactive_key_days__gte=7, inactive_key_days__lte=3650),
+                name="policy_inactive_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(leak_response__in=LeakResponse.values), name="policy_leak_response_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Policies of {self.workspace_id}"

@@ -11,19 +11,23 @@ from django.db import transaction
 from ..conf import conf
 from ..models import AllowlistEntry, ApiKey, AuditAction
 from ..networks import DUPLICATE_ENTRY, MESSAGES, TOO_MANY_ENTRIES, EntryInput, normalize_cidr, validate_label
+from ..policy_rules import allowlist_errors, raise_if
 from ._common import UNSET, Actor, audit, entries_snapshot, lock_for_change, touch, validate_mode
+from .policies import policy_for
 
 
 @transaction.atomic
 def allowlist_replace(*, key: ApiKey, actor: Actor, entries: Sequence[EntryInput], mode: str | None = None) -> ApiKey:
     """Replace the whole allowlist, and optionally the mode: all of it is applied or none.
 
-    ``entries`` comes from :func:`networks.validate_allowlist`.
+    ``entries`` comes from :func:`networks.validate_allowlist`. An empty list is refused with
+    ``ALLOWLIST_REQUIRED`` where the workspace requires allowlists (SPEC §14).
     """
     validated = list(entries)
     if mode is not None:
         mode = validate_mode(mode)
     key = lock_for_change(key, actor)
+    raise_if(allowlist_errors(policy_for(key.workspace_id), len(validated), "entries"))
     before = {"allowlist_mode": key.allowlist_mode, "allowlist": entries_snapshot(key)}
     kept = {e.cidr: e for e in key.entries.all()}
     wanted = {e.cidr for e in validated}
@@ -125,8 +129,11 @@ def allowlist_update(
 
 @transaction.atomic
 def allowlist_remove(*, key: ApiKey, entry: AllowlistEntry, actor: Actor) -> None:
-    """Remove an entry."""
+    """Remove an entry; not the last one where the workspace requires allowlists (``ALLOWLIST_REQUIRED``)."""
     key = lock_for_change(key, actor)
+    policy = policy_for(key.workspace_id)
+    if policy.require_allowlist:
+        raise_if(allowlist_errors(policy, key.entries.exclude(pk=entry.pk).count(), "non_field_errors"))
     deleted, _ = AllowlistEntry.objects.filter(pk=entry.pk, api_key=key).delete()
     if deleted:
         audit(key, actor, AuditAction.ENTRY_REMOVED, before={"cidr": entry.cidr, "label": entry.label})

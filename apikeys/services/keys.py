@@ -19,6 +19,7 @@ from .. import keycache
 from ..conf import conf
 from ..models import AllowlistEntry, AllowlistMode, ApiKey, AuditAction
 from ..networks import EntryInput
+from ..policy_rules import allowlist_errors, default_entries, expiry_errors, raise_if
 from ..secrets import generate_key, generate_prefix, hash_key
 from ._common import (
     INVALID_GRACE,
@@ -35,6 +36,7 @@ from ._common import (
     touch,
     validate_mode,
 )
+from .policies import policy_for
 
 
 def _validate_scopes(scopes: Iterable[Any], actor: Actor, role: str) -> list[str]:
@@ -62,20 +64,26 @@ def key_create(
     actor: Actor,
     description: str = "",
     scopes: Iterable[str] = (),
-    allowlist: Sequence[EntryInput] = (),
+    allowlist: Sequence[EntryInput] | Unset = UNSET,
     allowlist_mode: str = AllowlistMode.ENFORCE,
     expires_at: datetime | None = None,
     workspace_id: Any = None,
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its full secret, which is never stored or shown again.
 
-    ``allowlist`` comes from :func:`networks.validate_allowlist`. The key belongs to
-    ``workspace_id``, or to the acting user's personal workspace when none is given, and
-    records the acting member (a key's creator, for a key) as its creator.
+    ``allowlist`` comes from :func:`networks.validate_allowlist`; left out, the workspace's
+    default allowlist is used. The key belongs to ``workspace_id``, or to the acting user's
+    personal workspace when none is given, and records the acting member (a key's creator, for
+    a key) as its creator. The workspace's policies apply: ``ALLOWLIST_REQUIRED`` and
+    ``EXPIRY_TOO_LATE`` (SPEC §14).
     """
     if workspace_id is None:
         workspace_id = personal_workspace_for(user_id=actor.acting_user_id).pk
     role = authorize(actor, workspace_id, Action.CREATE_KEY)
+    policy = policy_for(workspace_id)
+    if isinstance(allowlist, Unset):
+        allowlist = default_entries(policy)
+    raise_if({**allowlist_errors(policy, len(allowlist), "allowlist"), **expiry_errors(policy, expires_at)})
     prefix = generate_prefix()
     while ApiKey.objects.filter(prefix=prefix).exists():
         prefix = generate_prefix()
@@ -109,8 +117,13 @@ def key_update(
     expires_at: datetime | Unset | None = UNSET,
     allowlist_mode: str | Unset = UNSET,
 ) -> ApiKey:
-    """Change what is passed of name, description, scopes, expires_at and allowlist_mode."""
+    """Change what is passed of name, description, scopes, expires_at and allowlist_mode.
+
+    A new ``expires_at`` must keep to the workspace's longest key lifetime (``EXPIRY_TOO_LATE``).
+    """
     key = lock_for_change(key, actor)
+    if not isinstance(expires_at, Unset) and expires_at != key.expires_at:
+        raise_if(expiry_errors(policy_for(key.workspace_id), expires_at))
     before = key_snapshot(key)
     if not isinstance(name, Unset):
         key.name = name
@@ -134,8 +147,10 @@ def key_update(
 
 
 @transaction.atomic
-def key_revoke(*, key: ApiKey, actor: Actor) -> ApiKey:
+def key_revoke(*, key: ApiKey, actor: Actor, reason: str | None = None) -> ApiKey:
     """Revoke a key at once, on every process; revoking twice changes nothing in the database.
+
+    ``reason`` (such as ``inactive``) is recorded in the audit event's ``after``.
 
     Revoking a revoked key still replaces its cache token: a shared cache restored from an older
     snapshot may be serving the key as active, and this makes every process reread the row.
@@ -145,7 +160,8 @@ def key_revoke(*, key: ApiKey, actor: Actor) -> ApiKey:
         before = key_snapshot(key)
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
-        audit(key, actor, AuditAction.KEY_REVOKED, before, key_snapshot(key))
+        after = {**key_snapshot(key), **({"reason": reason} if reason else {})}
+        audit(key, actor, AuditAction.KEY_REVOKED, before, after)
         touch(key)
     else:
         keycache.invalidate(key.prefix)
