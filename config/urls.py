@@ -9,6 +9,7 @@ import sys
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.template import loader
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views import defaults
@@ -96,5 +97,6 @@ def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
     code = getattr(exception, "code", "PERMISSION_DENIED")
     if _is_api(request):
         return json_error_response(request, code, 403)
-    # The page names the code and says why, as the API would (403.html).
-    return defaults.permission_denied(request, exception)
+    # The page says why and names the code, as the API would.
+    context = {"message": str(exception) or "You are not allowed to do this.", "code": code}
+    return render(request, "403.html", context, status=403)

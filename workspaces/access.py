@@ -81,7 +81,11 @@ def authorize(actor: Actor, workspace_id: Any, action: Action, *, created_by_id:
     role = role_in(actor, workspace_id)
     created_it = created_by_id is not None and str(created_by_id) == str(actor.acting_user_id)
     if role is None or not can(role, action, created_it=created_it):
-        raise RoleDenied(DENIED.get(action, RoleDenied().message))
+        if role is None:
+            raise RoleDenied(DENIED[Action.VIEW])
+        if action is Action.MANAGE_OWN_KEY and (role == Role.VIEWER or created_it):
+            raise RoleDenied("Viewers can see keys but not change them.")
+        raise RoleDenied(DENIED[action])
     return role
 
 
