@@ -26,6 +26,13 @@ def owners_from_creators(apps, schema_editor):
     ApiKey.objects.update(owner_id=F("created_by_id"))
 
 
+def constraints_now(apps, schema_editor):
+    # PostgreSQL refuses to alter a table with foreign-key checks still pending from the update
+    # in this transaction; checking them now lets the schema change follow in the same migration.
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("apikeys", "0004_workspace_required"),
@@ -40,7 +47,9 @@ class Migration(migrations.Migration):
                 null=True, on_delete=models.deletion.CASCADE, related_name="api_keys", to=settings.AUTH_USER_MODEL
             ),
         ),
+        migrations.RunPython(constraints_now, constraints_now),
         migrations.RunPython(creators_from_owners, owners_from_creators),
+        migrations.RunPython(constraints_now, constraints_now),
         migrations.RemoveIndex(model_name="apikey", name="apikey_owner_created"),
         migrations.RemoveField(model_name="apikey", name="owner"),
         migrations.AlterField(

@@ -62,6 +62,14 @@ def test_keys_and_events_move_into_their_owners_personal_workspaces_and_back(old
     assert list(keys.filter(workspace=bobs).values_list("prefix", flat=True)) == ["bbbb0001"]
     assert not keys.filter(workspace__isnull=True).exists() and not events.filter(workspace__isnull=True).exists()
     assert events.get(api_key__prefix="bbbb0001").workspace_id == bobs.pk
+    # The owner column is gone; each key's creator is its former owner.
+    assert "owner" not in {field.name for field in keys.model._meta.get_fields()}
+    assert dict(keys.values_list("prefix", "created_by_id")) == {
+        "aaaa0001": alice.pk,
+        "aaaa0002": alice.pk,
+        "bbbb0001": bob.pk,
+        "llll0001": long.pk,
+    }
     assert {(m.user_id, m.role) for m in memberships.all()} == {
         (alice.pk, "owner"),
         (bob.pk, "owner"),
@@ -74,4 +82,20 @@ def test_keys_and_events_move_into_their_owners_personal_workspaces_and_back(old
     ApiKey = old.get_model("apikeys", "ApiKey")
     assert "workspace" not in {field.name for field in ApiKey._meta.get_fields()}
     assert sorted(ApiKey.objects.values_list("prefix", flat=True)) == ["aaaa0001", "aaaa0002", "bbbb0001", "llll0001"]
+    assert dict(ApiKey.objects.values_list("prefix", "owner_id")) == {
+        "aaaa0001": alice.pk,
+        "aaaa0002": alice.pk,
+        "bbbb0001": bob.pk,
+        "llll0001": long.pk,
+    }, "owners come back from the creators"
     assert old.get_model("apikeys", "AuditEvent").objects.count() == 4
+
+
+def test_going_back_stops_with_its_reason_when_a_key_has_lost_its_creator(old_schema: Any) -> None:
+    alice = old_schema.get_model("auth", "User").objects.create(username="alice")
+    make_key(old_schema, alice, "aaaa0001")
+    new = migrate(latest())
+    new.get_model("apikeys", "ApiKey").objects.update(created_by=None)
+    with pytest.raises(RuntimeError, match="have no creator"):
+        migrate([("apikeys", "0004_workspace_required")])
+    new.get_model("apikeys", "ApiKey").objects.all().delete()
