@@ -1,4 +1,5 @@
-"""Keep cached keys honest when keys or their creators change outside the apikeys services."""
+"""Keep cached keys honest when keys or their creators change outside the apikeys services, and
+record in the audit trail the member changes that workspaces announce."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from django.conf import settings
 from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
+from workspaces.access import Actor
+from workspaces.events import member_changed
+
 from . import keycache
-from .models import ApiKey
+from .models import ApiKey, AuditEvent
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="apikeys-creator-changed")
@@ -40,3 +44,22 @@ def creator_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
     for prefix in ApiKey.objects.filter(created_by_id=instance.pk).values_list("prefix", flat=True):
         keycache.invalidate(prefix)
 
+
+@receiver(member_changed, dispatch_uid="apikeys-member-changed")
+def member_changed_audit(
+    sender: Any, action: str, workspace_id: Any, actor: Actor, before: Any, after: Any, **kwargs: Any
+) -> None:
+    """Record a member's addition, role change or removal in the workspace's audit trail.
+
+    Sent inside the change's transaction, so that the change and its event stand or fall together.
+    """
+    AuditEvent.objects.create(
+        api_key=None,
+        workspace_id=workspace_id,
+        action=action,
+        actor_user_id=actor.user_id,
+        actor_key_id=actor.key_id,
+        client_ip=actor.ip,
+        before=before,
+        after=after,
+    )

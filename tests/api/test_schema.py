@@ -104,10 +104,18 @@ ERRORS = {
     "allowlist_replace": {400, 403, 404, 406, 415},
     "allowlist_add": {400, 403, 404, 406, 415},
     "allowlist_entry_update": {400, 403, 404, 406, 415},
-    "allowlist_entry_remove": {403, 404, 406},
+    "allowlist_entry_remove": {400, 403, 404, 406},
     "usage_logs_list": {400, 403, 404, 406},
     "usage_logs_export": {400, 403},
+    "workspace_retrieve": {403, 406},
+    "members_list": {403, 406},
+    "members_create": {400, 403, 406, 415},
+    "members_retrieve": {403, 404, 406},
+    "members_update": {400, 403, 404, 406, 415},
+    "members_destroy": {400, 403, 404, 406},
 }
+# Operations any valid key may call, whatever its scopes.
+SCOPELESS = {"whoami", "workspace_retrieve"}
 CHANGES = {
     "keys_update",
     "keys_revoke",
@@ -137,7 +145,7 @@ def test_each_operation_declares_its_own_errors_and_codes(schema, operation_id):
     assert "SERVICE_UNAVAILABLE" in described[503]
     assert ("CACHE_UNAVAILABLE" in described[503]) == (operation_id in CHANGES)
     assert "IP_NOT_ALLOWED" in described[403]
-    assert ("INSUFFICIENT_SCOPE" in described[403]) == (operation_id != "whoami")
+    assert ("INSUFFICIENT_SCOPE" in described[403]) == (operation_id not in SCOPELESS)
     if 404 in errors:
         assert "NOT_FOUND" in described[404]
     if 400 in errors:
@@ -164,7 +172,7 @@ def test_request_bodies_refuse_unknown_fields(schema):
     bodies = [
         (op_id, request_schema(schema, op)) for op_id, (_, _, op) in operations(schema).items() if "requestBody" in op
     ]
-    assert len(bodies) == 6
+    assert len(bodies) == 8
     for operation_id, body in bodies:
         assert body["additionalProperties"] is False, operation_id
     for name in ("KeyCreateRequest", "AllowlistReplaceRequest"):
@@ -268,7 +276,7 @@ def scopeless(user: Any, make_key: Any, api: Any) -> tuple[Any, Any, Any]:
 def test_each_operation_names_the_scope_it_enforces(schema, scopeless):
     target, entry, client = scopeless
     for operation_id, (path, method, operation) in operations(schema).items():
-        url = path.format(key_id=target.pk, entry_id=entry.pk)
+        url = path.format(key_id=target.pk, entry_id=entry.pk, member_id=target.workspace.memberships.get().pk)
         response = getattr(client, method)(url, {}, format="json") if method != "get" else client.get(url)
         documented = re.search(r"Required scope: `([a-z:]+)`", operation["description"])
         if documented is None:
