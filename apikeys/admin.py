@@ -17,12 +17,13 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.cache import add_never_cache_headers
 
+from workspaces.models import Workspace
+
 from . import services
 from .admin_mixins import ReadOnlyAdminMixin, admin_actor, admin_scope
 from .conf import conf
 from .forms import validate_rows
 from .models import AllowlistEntry, ApiKey, AuditEvent
-from workspaces.models import Workspace
 from .networks import find_overlaps, normalize_cidr, validate_label
 
 if TYPE_CHECKING:

@@ -39,5 +39,5 @@ def admin_scope(request: HttpRequest, queryset: QuerySet[_M], field: str = "work
     """What the admin lists: everything for a superuser; for other staff, their workspaces' rows."""
     if getattr(request.user, "is_superuser", False):
         return queryset
-    theirs = Membership.objects.filter(user_id=request.user.pk).values("workspace_id")
+    theirs = Membership.objects.filter(user=request.user.pk).values("workspace_id")
     return queryset.filter(**{f"{field}__in": theirs})

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from django.http import HttpRequest
 from rest_framework.exceptions import NotAuthenticated
 
+from workspaces.current import current_membership
+
 from . import keycache
 from .authentication import read_presented_key
 from .client_ip import get_client_ip
@@ -15,8 +17,6 @@ from .context import KeyContext, key_context
 from .records import KeyRecord
 from .secrets import prefix_of
 from .services import Actor
-
-from workspaces.current import current_membership
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

@@ -16,6 +16,10 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods
 
+from workspaces.access import authorize
+from workspaces.current import current_membership
+from workspaces.roles import Action, can
+
 from . import extensions, selectors, services
 from .conf import conf
 from .forms import (
@@ -31,10 +35,6 @@ from .forms import (
     rows_after_action,
     unbound_copy,
 )
-from workspaces.access import authorize
-from workspaces.current import current_membership
-from workspaces.roles import Action, can
-
 from .models import ApiKey
 from .request import AuthenticatedHttpRequest, actor_of, client_ip_text
 
@@ -94,9 +94,8 @@ def home(request: HttpRequest) -> HttpResponse:
 def developer(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The API Keys table of the current workspace; each row offers what the member may do to it."""
     keys = list(selectors.key_list_for(workspace_id=_workspace_id(request)))
-    for key in keys:
-        key.may_change = _may_change(request, key)
-    return render(request, "apikeys/developer.html", {"keys": keys})
+    changeable = {key.pk for key in keys if _may_change(request, key)}
+    return render(request, "apikeys/developer.html", {"keys": keys, "changeable": changeable})
 
 
 def _render_create(request: HttpRequest, form: KeyForm, rows: Any) -> HttpResponse:
@@ -166,7 +165,9 @@ def _render_allowlist(
         "list_errors": list(errors),
         "show_matches": True,
         "rows_with_notes": list(zip(rows.forms, _row_notes(rows, key), strict=True)),
-        "blocked": extensions.blocked_ips(workspace_id=key.workspace_id, key_id=key.pk, since=selectors.recent_window(7)),
+        "blocked": extensions.blocked_ips(
+            workspace_id=key.workspace_id, key_id=key.pk, since=selectors.recent_window(7)
+        ),
         "may_change": _may_change(request, key),
         "events": selectors.history_for(key=key),
     }
