@@ -107,9 +107,11 @@ class AllowlistEntryView(ScopedAPIView):
         operation_id="allowlist_entry_remove",
         summary="Remove an allowlist entry",
         scope=WRITE,
-        description="Remove one entry. Removing the last one leaves the key unrestricted.",
+        description="Remove one entry. Removing the last one leaves the key unrestricted, unless the "
+        "workspace's policies require an allowlist (`ALLOWLIST_REQUIRED`).",
         responses={204: None},
-        errors=error_codes(unsafe=True, lookup=True, change=True),
+        errors={**error_codes(unsafe=True, lookup=True, change=True), 400: ("VALIDATION_ERROR",)},
+        field_codes=("ALLOWLIST_REQUIRED",),
     )
     def delete(self, request: Request, key_id: str, entry_id: str) -> Response:
         key = self.get_key(request, key_id)

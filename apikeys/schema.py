@@ -235,6 +235,7 @@ KEY_FIELD_CODES = (
     "UNKNOWN_FIELD",
     "INVALID_SCOPE",
     "SCOPE_NOT_HELD",
+    "EXPIRY_TOO_LATE",
 )
 ENTRY_FIELD_CODES = (
     "INVALID_IP",
@@ -245,7 +246,8 @@ ENTRY_FIELD_CODES = (
     "LABEL_TOO_LONG",
     "INVALID_LABEL",
 )
-LIST_FIELD_CODES = ("INVALID_ENTRY", "INVALID_ENTRIES")
+# For a whole allowlist; ALLOWLIST_REQUIRED where the workspace's policies require entries (SPEC §14).
+LIST_FIELD_CODES = ("INVALID_ENTRY", "INVALID_ENTRIES", "ALLOWLIST_REQUIRED")
 CREATE_EXAMPLE = OpenApiExample(
     "A key for deploys from one office",
     request_only=True,

@@ -11,6 +11,7 @@ from workspaces.models import Workspace
 
 from . import networks
 from .models import AllowlistEntry, AllowlistMode, ApiKey, AuditEvent
+from .policy_fields import PolicyViolationsField
 
 UNKNOWN_FIELD = "UNKNOWN_FIELD"
 
@@ -139,6 +140,7 @@ class ApiKeySerializer(serializers.ModelSerializer):
         child=serializers.CharField(), read_only=True, help_text="Scopes such as keys:read, keys:write and logs:read."
     )
     status = serializers.ChoiceField(choices=KEY_STATUSES, read_only=True)
+    policy_violations = PolicyViolationsField()
     workspace: serializers.SlugRelatedField[Workspace] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True, help_text="The slug of the workspace the key belongs to."
     )
@@ -161,6 +163,7 @@ class ApiKeySerializer(serializers.ModelSerializer):
             "allowlist",
             "allowlist_mode",
             "status",
+            "policy_violations",
             "created_at",
             "created_by",
             "expires_at",
@@ -188,7 +191,8 @@ class KeyCreateSerializer(StrictSerializer):
     name = TextField(max_length=100, trim_whitespace=True)
     description = TextField(max_length=500, required=False, allow_blank=True, default="")
     scopes = serializers.ListField(child=ScopeField(max_length=100), required=False, default=list, max_length=100)
-    allowlist = AllowlistInputField(required=False, default=list)
+    # Left out, the key gets the workspace's default allowlist; [] asks for none.
+    allowlist = AllowlistInputField(required=False)
     allowlist_mode = serializers.ChoiceField(
         choices=AllowlistMode.choices, required=False, default=AllowlistMode.ENFORCE
     )

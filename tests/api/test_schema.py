@@ -113,6 +113,8 @@ ERRORS = {
     "members_retrieve": {403, 404, 406},
     "members_update": {400, 403, 404, 406, 415},
     "members_destroy": {400, 403, 404, 406},
+    "policies_retrieve": {403, 406},
+    "policies_update": {400, 403, 406, 415},
 }
 # Operations any valid key may call, whatever its scopes.
 SCOPELESS = {"whoami", "workspace_retrieve"}
@@ -172,7 +174,7 @@ def test_request_bodies_refuse_unknown_fields(schema):
     bodies = [
         (op_id, request_schema(schema, op)) for op_id, (_, _, op) in operations(schema).items() if "requestBody" in op
     ]
-    assert len(bodies) == 8
+    assert len(bodies) == 9
     for operation_id, body in bodies:
         assert body["additionalProperties"] is False, operation_id
     for name in ("KeyCreateRequest", "AllowlistReplaceRequest"):
