@@ -1,4 +1,4 @@
-"""Fill the usage-log table fast, in SQL, with one owner's varied traffic over 90 days."""
+"""Fill the usage-log table fast, in SQL, with one workspace's varied traffic over 90 days."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 SPAN = timedelta(days=90)
 KEYS = 10
 COLUMNS = (
-    "timestamp, owner_id, api_key_id, key_prefix, method, path, status_code, client_ip, client_ip_key, "
+    "timestamp, workspace_id, api_key_id, key_prefix, method, path, status_code, client_ip, client_ip_key, "
     "user_agent, error_code, decision, matched_entry_id, matched_cidr, response_time_ms"
 )
 
@@ -24,19 +24,19 @@ _VALUES = """{ts}, %s, {key}, {prefix},
     CASE WHEN (n / 10) %% 50 = 7 THEN 'blocked' ELSE 'allowed' END, NULL, '198.51.100.0/24', (n %% 97) / 10.0"""
 
 
-def make_owner() -> tuple[int, list[Any]]:
-    """A user with :data:`KEYS` keys; returns the user's id and the keys."""
+def make_workspace() -> tuple[Any, list[Any]]:
+    """A user with :data:`KEYS` keys in their personal workspace; returns the user and the keys."""
     from django.contrib.auth import get_user_model
 
     from apikeys import services
 
     user = get_user_model().objects.create_user("logs", "logs@example.com", "not-used-for-anything")
     actor = services.Actor(user_id=user.pk)
-    keys = [services.key_create(owner_id=user.pk, name=f"logs {k}", actor=actor)[0] for k in range(KEYS)]
-    return user.pk, keys
+    keys = [services.key_create(name=f"logs {k}", actor=actor)[0] for k in range(KEYS)]
+    return user, keys
 
 
-def add_rows(owner_id: int, keys: list[Any], first: int, last: int, total: int) -> None:
+def add_rows(workspace_id: Any, keys: list[Any], first: int, last: int, total: int) -> None:
     """Insert rows ``first`` to ``last - 1`` of ``total``, timestamps rising with the row number."""
     from django.db import connection, transaction
     from django.utils import timezone
@@ -54,7 +54,7 @@ def add_rows(owner_id: int, keys: list[Any], first: int, last: int, total: int) 
             hex2="lpad(to_hex(n %% 250), 2, '0')",
         )
         sql = f"INSERT INTO usagelogs_usagelog ({COLUMNS}) SELECT {values} FROM generate_series(%s, %s) AS g(n)"
-        params = [start, owner_id, first, last - 1]
+        params = [start, workspace_id, first, last - 1]
     else:
         key_case = "CASE n %% {k} {whens} END".format(
             k=KEYS, whens=" ".join(f"WHEN {i} THEN '{k.pk.hex}'" for i, k in enumerate(keys))
@@ -73,7 +73,7 @@ def add_rows(owner_id: int, keys: list[Any], first: int, last: int, total: int) 
             f"INSERT INTO usagelogs_usagelog ({COLUMNS}) "
             f"WITH RECURSIVE g(n) AS (SELECT %s UNION ALL SELECT n + 1 FROM g WHERE n < %s) SELECT {values} FROM g"
         )
-        params = [first, last - 1, start.strftime("%Y-%m-%d %H:%M:%S"), owner_id]
+        params = [first, last - 1, start.strftime("%Y-%m-%d %H:%M:%S"), workspace_id.hex]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         cursor.execute("ANALYZE usagelogs_usagelog")

@@ -37,7 +37,11 @@ def _median_ms(action: Any, repeat: int = 7) -> float:
 
 
 def page_times(user: Any, key: Any) -> dict[str, float]:
-    """Milliseconds per page through the API view: first and deepest (last) pages of filters."""
+    """Milliseconds per page through the API view, for a browser session in the key's workspace:
+    first and deepest (last) pages of filters."""
+    from importlib import import_module
+
+    from django.conf import settings
     from rest_framework.test import APIRequestFactory, force_authenticate
 
     from usagelogs.api import UsageLogListView, UsageLogPagination
@@ -47,6 +51,7 @@ def page_times(user: Any, key: Any) -> dict[str, float]:
 
     def page(params: dict[str, str]) -> Any:
         request = factory.get("/api/v1/usage-logs", params)
+        request.session = import_module(settings.SESSION_ENGINE).SessionStore()  # acting in the personal workspace
         force_authenticate(request, user=user)
         response = view(request)
         assert response.status_code == 200, response.data
@@ -60,8 +65,8 @@ def page_times(user: Any, key: Any) -> dict[str, float]:
         return {**params, "cursor": base64.b64encode(f"p={ids[-1]}".encode()).decode()}
 
     key_status = {"api_key": str(key.pk), "status_code": "403"}
-    matching = UsageLog.objects.filter(owner_id=user.pk, api_key=key, status_code=403)
-    blocked = UsageLog.objects.filter(owner_id=user.pk, decision="blocked")
+    matching = UsageLog.objects.filter(workspace_id=key.workspace_id, api_key=key, status_code=403)
+    blocked = UsageLog.objects.filter(workspace_id=key.workspace_id, decision="blocked")
     cases = {
         "key+status first": key_status,
         "key+status deepest": deepest(key_status, matching),
@@ -84,14 +89,14 @@ def _days_ago(days: int) -> str:
     return (timezone.now() - timedelta(days=days)).isoformat()
 
 
-def export_rates(owner_id: int) -> dict[str, float]:
+def export_rates(workspace_id: Any) -> dict[str, float]:
     """Rows per second: the product's CSV stream, and a bare values_list + csv.writer loop."""
     from django.utils import timezone
 
     from usagelogs.export import _COLUMNS, csv_response
     from usagelogs.selectors import logs_for
 
-    rows = logs_for(owner_id=owner_id).count()
+    rows = logs_for(workspace_id=workspace_id).count()
 
     class Sink:
         def write(self, text: str) -> int:
@@ -99,11 +104,11 @@ def export_rates(owner_id: int) -> dict[str, float]:
 
     def bare() -> None:
         writer = csv.writer(Sink())
-        for row in logs_for(owner_id=owner_id).values_list(*_COLUMNS).iterator(chunk_size=2000):
+        for row in logs_for(workspace_id=workspace_id).values_list(*_COLUMNS).iterator(chunk_size=2000):
             writer.writerow(row)
 
     def product() -> None:
-        for _ in csv_response(logs_for(owner_id=owner_id), timezone.now()).streaming_content:
+        for _ in csv_response(logs_for(workspace_id=workspace_id), timezone.now()).streaming_content:
             pass
 
     result = {}
@@ -158,23 +163,22 @@ def prune_blocking(days: int = 30) -> dict[str, float]:
 
 
 def run(database_url: str, total: int) -> dict:
-    from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from bench.logs_data import add_rows, make_owner
+    from bench.logs_data import add_rows, make_workspace
 
     setup_django(database_url)
-    owner_id, keys = make_owner()
-    user = get_user_model().objects.get(pk=owner_id)
+    user, keys = make_workspace()
+    workspace_id = keys[0].workspace_id
     sizes, done, result = [s for s in SIZES if s < total] + [total], 0, {"database": connection.vendor, "sizes": {}}
     for size in sizes:
         started = time.perf_counter()
-        add_rows(owner_id, keys, done, size, total)
+        add_rows(workspace_id, keys, done, size, total)
         done = size
         result["sizes"][size] = {
             "fill_s": time.perf_counter() - started,
             "pages_ms": page_times(user, keys[0]),
-            "export": export_rates(owner_id),
+            "export": export_rates(workspace_id),
         }
     small = min(100_000, total // 10)
     result["memory_kib"] = {small: peak_memory(database_url, small), total: peak_memory(database_url, total)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
@@ -26,6 +27,10 @@ def _staff_keys(request: HttpRequest) -> QuerySet[ApiKey]:
     return admin_scope(request, ApiKey.objects.select_related("workspace").order_by("workspace__name", "name"))
 
 
+class StaffFilterForm(forms.Form):
+    field_order = ["workspace", "api_key"]  # the workspace first, then its keys
+
+
 class StaffUsageLogFilter(UsageLogFilter):
     """The same filters, and the workspace; staff choose among the keys of every workspace they see."""
 
@@ -33,6 +38,9 @@ class StaffUsageLogFilter(UsageLogFilter):
         queryset=_staff_workspaces, field_name="workspace", label="Workspace", null_label="No workspace"
     )
     api_key = django_filters.ModelChoiceFilter(queryset=_staff_keys, field_name="api_key", label="API key")
+
+    class Meta(UsageLogFilter.Meta):
+        form = StaffFilterForm
 
 
 class UsageLogChangeList(ChangeList):
