@@ -35,14 +35,14 @@ def test_every_api_request_is_recorded_without_query_or_secret(traffic):
     ]
     assert rows[0].user_agent == "curl/8" and rows[0].matched_cidr == "203.0.113.0/24"
     assert rows[0].matched_entry_id == key.entries.get().pk
-    assert rows[3].api_key_id == key.pk and rows[3].owner_id == key.owner_id
+    assert rows[3].api_key_id == key.pk and rows[3].workspace_id == key.workspace_id
     assert all(r.key_prefix == key.prefix and r.response_time_ms >= 0 for r in rows)
 
 
-def test_an_unauthenticated_request_is_recorded_with_no_owner(api, db):
+def test_an_unauthenticated_request_is_recorded_with_no_workspace(api, db):
     api(ip="192.0.2.1").get("/api/v1/keys")
     row = UsageLog.objects.get()
-    assert (row.status_code, row.error_code, row.owner_id, row.decision) == (401, "NOT_AUTHENTICATED", None, "none")
+    assert (row.status_code, row.error_code, row.workspace_id, row.decision) == (401, "NOT_AUTHENTICATED", None, "none")
 
 
 def test_the_schema_and_docs_are_not_recorded(api, db):
