@@ -25,6 +25,7 @@ from .conf import conf
 from .forms import validate_rows
 from .models import AllowlistEntry, ApiKey, AuditEvent
 from .networks import find_overlaps, normalize_cidr, validate_label
+from .policy_rules import allowlist_errors, expiry_errors
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -83,6 +84,12 @@ class EntryFormSet(forms.BaseInlineFormSet):
             raise ValidationError(errors)
         if any(f.errors for f in rows):
             raise ValidationError("Correct the allowlist entries below.")
+        if self.instance.workspace_id is not None:
+            # The workspace's policies, shown here rather than refused by the service after saving began.
+            policy = services.policy_for(self.instance.workspace_id)
+            refused = allowlist_errors(policy, len(self.validated_entries), "entries")
+            if refused:
+                raise ValidationError([error for errors in refused.values() for error in errors])
         super().clean()
 
 
@@ -113,6 +120,21 @@ class ApiKeyAdminForm(forms.ModelForm):
             getattr(self.fields["expires_at"].widget, "widgets", []), ("date", "time"), strict=False
         ):
             widget.attrs["aria-label"] = f"Expires at: {part}"
+
+    def clean(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().clean() or self.cleaned_data
+        workspace_id = data["workspace"].pk if data.get("workspace") else self.instance.workspace_id
+        if workspace_id is not None and (self.instance._state.adding or "expires_at" in self.changed_data):
+            # The workspace's longest key lifetime (SPEC §14), beside the field rather than after saving began.
+            for field, errors in expiry_errors(services.policy_for(workspace_id), data.get("expires_at")).items():
+                self.add_error(field, errors)
+        return data
+
+
+def _key_fields(form: forms.ModelForm) -> dict[str, Any]:
+    return {
+        name: form.cleaned_data.get(name) for name in ("name", "description", "scopes", "allowlist_mode", "expires_at")
+    }
 
 
 @admin.register(ApiKey)
@@ -187,23 +209,30 @@ class ApiKeyAdmin(admin.ModelAdmin):
         return own + super().get_urls()
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: forms.ModelForm, change: bool) -> None:
-        data: dict[str, Any] = {
-            name: form.cleaned_data.get(name)
-            for name in ("name", "description", "scopes", "allowlist_mode", "expires_at")
-        }
+        # A new key is created in save_related, with its allowlist: the workspace's policies judge both.
         if change:
-            services.key_update(key=obj, actor=admin_actor(request), **data)
-            return
-        key, full = services.key_create(
-            workspace_id=form.cleaned_data["workspace"].pk, actor=admin_actor(request), **data
-        )
-        obj.__dict__.update({k: v for k, v in key.__dict__.items() if not k.startswith("_")})
-        obj._state.adding = False
-        _set_new_secret(request, full)  # response_add hands it to the page that shows it once
+            services.key_update(key=obj, actor=admin_actor(request), **_key_fields(form))
+
+    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
+        if not change:
+            entries = next((fs.validated_entries for fs in formsets if isinstance(fs, EntryFormSet)), [])
+            key, full = services.key_create(
+                workspace_id=form.cleaned_data["workspace"].pk,
+                actor=admin_actor(request),
+                allowlist=entries,
+                **_key_fields(form),
+            )
+            form.instance.__dict__.update({k: v for k, v in key.__dict__.items() if not k.startswith("_")})
+            form.instance._state.adding = False
+            _set_new_secret(request, full)  # response_add hands it to the page that shows it once
+        super().save_related(request, form, formsets, change)
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
         if isinstance(formset, EntryFormSet):
-            services.allowlist_replace(key=form.instance, actor=admin_actor(request), entries=formset.validated_entries)
+            if change:  # a new key got its entries when it was created
+                services.allowlist_replace(
+                    key=form.instance, actor=admin_actor(request), entries=formset.validated_entries
+                )
             for warning in find_overlaps(entry.cidr for entry in formset.validated_entries):
                 messages.warning(request, f"{warning['message']} {OVERLAP_ADVICE}")
             # The audit trail records the change; the admin's own history message stays short.

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from .conf import conf
-from .models import AllowlistMode, ApiKey
+from .models import AllowlistMode, ApiKey, WorkspacePolicy
 from .networks import MESSAGES, TOO_MANY_ENTRIES, EntryInput, find_overlaps, normalize_cidr, validate_allowlist
 
 ENTRY_PREFIX = "entries"
@@ -119,8 +119,12 @@ def rows_after_action(formset: BaseEntryFormSet, action: str) -> list[dict[str, 
 
 
 def unbound_copy(form: _FormT) -> _FormT:
-    """The same form showing what was typed, without validating it (used after a row button)."""
-    return type(form)(initial={name: form[name].data for name in form.fields})
+    """The same form showing what was typed, without validating it (used after a row button).
+
+    A form built with keyword arguments of its own keeps them in ``own_kwargs``.
+    """
+    initial = {name: form[name].data for name in form.fields}
+    return type(form)(initial=initial, **getattr(form, "own_kwargs", {}))
 
 
 def overlap_notes(values: list[str]) -> dict[str, str]:
@@ -140,6 +144,14 @@ def _model_max(field: str) -> int | None:
 
 
 EXPIRY_CHOICES = [("", "Never"), ("7", "In 7 days"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In 1 year")]
+
+
+def expiry_choices(max_days: int | None) -> list[tuple[str, str]]:
+    """The expiry menu; with a longest lifetime (SPEC §14), only what it allows, ending with that lifetime."""
+    if max_days is None:
+        return EXPIRY_CHOICES
+    shorter = [(value, label) for value, label in EXPIRY_CHOICES if value and int(value) < max_days]
+    return [*shorter, (str(max_days), f"In {max_days} days, the longest this workspace allows")]
 
 
 class KeyForm(forms.Form):
@@ -162,9 +174,20 @@ class KeyForm(forms.Form):
         label="Expires", choices=EXPIRY_CHOICES, required=False, coerce=int, empty_value=None
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, policy: WorkspacePolicy | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The workspace's policies (SPEC §14), for the page to say what they ask.
+        self.policy = policy
+        self.own_kwargs = {"policy": policy}
         cast(forms.MultipleChoiceField, self.fields["scopes"]).choices = list(conf.all_scopes.items())
+        max_lifetime_days = policy.max_key_lifetime_days if policy is not None else None
+        if max_lifetime_days is not None:
+            # The workspace's longest lifetime is the default; the service refuses anything later.
+            expires = cast(forms.TypedChoiceField, self.fields["expires_in"])
+            expires.choices = expiry_choices(max_lifetime_days)
+            expires.required = True
+            expires.initial = str(max_lifetime_days)
+            expires.help_text = f"This workspace's keys must expire within {max_lifetime_days} days."
 
 
 class ModeForm(forms.Form):
@@ -193,13 +216,27 @@ class RollForm(forms.Form):
     )
 
 
-def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Show a service's ``ValidationError`` on the form: on its field when the form has one."""
+# A service's field name, and the form field that stands for it.
+FORM_FIELDS = {"expires_at": "expires_in", "default_rate_limit": "rate_limit_requests"}
+
+
+def add_service_errors(form: forms.Form, exc: ValidationError, *, list_field: str | None = None) -> list[str]:
+    """Show a service's ``ValidationError`` on the form: on its field when the form has one.
+
+    The errors of ``list_field`` (an allowlist, as ``allowlist`` or ``allowlist.2.cidr``) are
+    returned instead, for the entry editor to show beside the rows.
+    """
     if not hasattr(exc, "error_dict"):
         form.add_error(None, exc)
-        return
-    for field, errors in exc.error_dict.items():
+        return []
+    for_list: list[str] = []
+    for path, errors in exc.error_dict.items():
+        if list_field is not None and path.partition(".")[0] == list_field:
+            for_list += [message for error in errors for message in error.messages]
+            continue
+        field = FORM_FIELDS.get(path, path)
         form.add_error(field if field in form.fields else None, errors)
+    return for_list
 
 
 def issue_nonce(session: SessionBase) -> str:

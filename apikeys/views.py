@@ -98,8 +98,13 @@ def developer(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "apikeys/developer.html", {"keys": keys, "changeable": changeable})
 
 
-def _render_create(request: HttpRequest, form: KeyForm, rows: Any) -> HttpResponse:
-    context = {"form": form, "nonce": issue_nonce(request.session), **_editor_context(request, rows)}
+def _render_create(request: HttpRequest, form: KeyForm, rows: Any, list_errors: Sequence[str] = ()) -> HttpResponse:
+    context = {
+        "form": form,
+        "nonce": issue_nonce(request.session),
+        **_editor_context(request, rows),
+        "list_errors": list(list_errors),
+    }
     return render(request, "apikeys/key_create.html", context)
 
 
@@ -123,9 +128,12 @@ def _create_from(request: AuthenticatedHttpRequest, form: KeyForm, rows: Any) ->
 def key_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The Create API Key form; on success the secret is shown once."""
     authorize(actor_of(request), _workspace_id(request), Action.CREATE_KEY)
+    # The workspace's policies: its default allowlist fills the rows, its longest lifetime the expiry.
+    policy = services.policy_for(_workspace_id(request))
     if request.method == "GET":
-        return _render_create(request, KeyForm(), EntryFormSet(prefix=ENTRY_PREFIX))
-    form, rows = KeyForm(request.POST), EntryFormSet(request.POST, prefix=ENTRY_PREFIX)
+        rows = EntryFormSet(initial=policy.default_allowlist, prefix=ENTRY_PREFIX)
+        return _render_create(request, KeyForm(policy=policy), rows)
+    form, rows = KeyForm(request.POST, policy=policy), EntryFormSet(request.POST, prefix=ENTRY_PREFIX)
     if action := request.POST.get("row_action"):
         return _render_create(
             request, unbound_copy(form), EntryFormSet(initial=rows_after_action(rows, action), prefix=ENTRY_PREFIX)
@@ -137,7 +145,7 @@ def key_create(request: AuthenticatedHttpRequest) -> HttpResponse:
         try:
             key, secret = _create_from(request, form, rows)
         except ValidationError as exc:
-            add_service_errors(form, exc)
+            return _render_create(request, form, rows, add_service_errors(form, exc, list_field="allowlist"))
         else:
             return _secret_response(request, key, secret, rolled=False)
     return _render_create(request, form, rows)

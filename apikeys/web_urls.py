@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import policy_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,4 +11,5 @@ urlpatterns = [
     path("settings/developer/keys/<uuid:key_id>/allowlist/", views.allowlist, name="key-allowlist"),
     path("settings/developer/keys/<uuid:key_id>/roll/", views.key_roll, name="key-roll"),
     path("settings/developer/keys/<uuid:key_id>/revoke/", views.key_revoke, name="key-revoke"),
+    path("settings/developer/policies/", policy_views.policies, name="policies"),
 ]
