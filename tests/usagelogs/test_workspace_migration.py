@@ -57,6 +57,7 @@ def test_logs_move_into_their_key_s_or_their_owner_s_workspace_and_back(owner_sc
     common = {"secret_hash": "0" * 64, "scopes": ["logs:read"]}
     alices_key = keys.create(workspace=alices, created_by=alice, name="Deploy", prefix="aaaa0001", **common)
     bobs_team_key = keys.create(workspace=team, created_by=bob, name="CI", prefix="bbbb0001", **common)
+    carols_gone_key = keys.create(workspace=team, created_by=carol, name="Old", prefix="cccc0001", **common)
     logs = old.get_model("usagelogs", "UsageLog").objects
 
     def row(path: str, owner: Any, key: Any = None) -> int:
@@ -66,10 +67,11 @@ def test_logs_move_into_their_key_s_or_their_owner_s_workspace_and_back(owner_sc
         "alice's key": row("/a", alice, alices_key),
         "bob's key in the team": row("/b", bob, bobs_team_key),
         "alice without a key": row("/c", alice),
-        "carol without a key": row("/d", carol),
+        "carol's deleted key": row("/d", carol, carols_gone_key),
         "Carol! without a key": row("/e", carol2),
         "nobody": row("/f", None),
     }
+    carols_gone_key.delete()  # its rows keep their owner, and lose their key
     assert "log_owner_key_id" in index_names()
 
     new = migrate(latest())
@@ -81,7 +83,7 @@ def test_logs_move_into_their_key_s_or_their_owner_s_workspace_and_back(owner_sc
         ids["alice's key"]: alices.pk,
         ids["bob's key in the team"]: team.pk,
         ids["alice without a key"]: alices.pk,
-        ids["carol without a key"]: personal[carol.pk].pk,
+        ids["carol's deleted key"]: personal[carol.pk].pk,
         ids["Carol! without a key"]: personal[carol2.pk].pk,
         ids["nobody"]: None,
     }
@@ -111,7 +113,7 @@ def test_logs_move_into_their_key_s_or_their_owner_s_workspace_and_back(owner_sc
         ids["alice's key"]: alice.pk,
         ids["bob's key in the team"]: bob.pk,
         ids["alice without a key"]: alice.pk,
-        ids["carol without a key"]: carol.pk,
+        ids["carol's deleted key"]: carol.pk,
         ids["Carol! without a key"]: carol2.pk,
         ids["nobody"]: None,
         session_in_team: None,
