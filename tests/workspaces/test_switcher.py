@@ -143,3 +143,13 @@ def test_a_key_whose_creator_is_deactivated_stops(
     _, secret = make_key(other_user, name="integration", workspace_id=team.pk)
     get_user_model().objects.filter(pk=other_user.pk).update(is_active=False)
     assert api(secret).get("/api/v1/keys").status_code == 401
+
+
+def test_a_key_of_another_of_my_workspaces_is_404_until_i_switch_to_it(user: Any, team: Workspace) -> None:
+    shared = ApiKey.objects.get(name="shared payroll key")
+    client = signed_in(user)
+    assert client.get(f"/api/v1/keys/{shared.pk}").json()["error"]["code"] == "NOT_FOUND"
+    assert client.get(f"/settings/developer/keys/{shared.pk}/allowlist/").status_code == 404
+    client.post("/settings/workspace/", {"workspace": "payments"})
+    assert client.get(f"/api/v1/keys/{shared.pk}").json()["name"] == "shared payroll key"
+    assert client.get(f"/settings/developer/keys/{shared.pk}/allowlist/").status_code == 200
