@@ -52,11 +52,11 @@ class PolicySerializer(serializers.Serializer):
 
 
 class PolicyUpdateSerializer(StrictSerializer):
-    """The policies to change; those left out keep their values.
+    """The policies to change; those left out keep their values. Every value is checked before
+    any is applied."""
 
-    Its fields describe the values for the schema; the values themselves go to
-    :func:`services.policy_update` as sent, which checks them all under its own codes.
-    """
+    # The fields describe the values for the schema; the values themselves go to
+    # services.policy_update as sent, which checks them all under its own codes.
 
     require_allowlist = serializers.BooleanField(required=False)
     default_allowlist = EntryInputSerializer(
