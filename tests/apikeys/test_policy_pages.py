@@ -323,3 +323,14 @@ def test_the_admin_change_form_refuses_removing_the_last_entry_where_required(
     response = staff.post(f"/admin/apikeys/apikey/{key.pk}/change/", data)
     assert response.status_code == 200 and MESSAGES["ALLOWLIST_REQUIRED"] in text(response)
     assert key.entries.count() == 1
+
+
+def test_the_allowlist_editor_keeps_the_last_entry_where_required(team: Team, make_key: MakeKey) -> None:
+    key, _ = make_key(
+        team.members["developer"], scopes=["keys:read"], workspace_id=team.workspace.pk, allow=["203.0.113.5"]
+    )
+    set_policy(team.workspace.pk, require_allowlist=True)
+    client = signed_in(team.members["developer"], team.workspace)
+    response = client.post(f"/settings/developer/keys/{key.pk}/allowlist/", {"mode": "enforce", **rows_data([])})
+    assert response.status_code == 200 and MESSAGES["ALLOWLIST_REQUIRED"] in text(response)
+    assert list(key.entries.values_list("cidr", flat=True)) == ["203.0.113.5/32"]
