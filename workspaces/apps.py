@@ -8,4 +8,3 @@ class WorkspacesConfig(AppConfig):
 
     def ready(self) -> None:
         from . import signals  # noqa: F401 - connects the receivers
-
