@@ -44,6 +44,9 @@ class ApiKey(models.Model):
     )
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_used_ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
+    # Per-key limits (SPEC §18): {"requests": N, "per": "second"|"minute"|"hour"}, and requests a month.
+    rate_limit = models.JSONField(null=True, blank=True, default=None)
+    monthly_quota = models.PositiveBigIntegerField(null=True, blank=True, default=None)
     # Bumped by every change that matters to request handling; caches compare it.
     version = models.PositiveBigIntegerField(default=1, editable=False)
 
@@ -78,6 +81,9 @@ class AllowlistEntry(models.Model):
     label = models.CharField(max_length=100, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     last_matched_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A temporary or scheduled entry matches only from not_before until expires_at (SPEC §15).
+    not_before = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
