@@ -90,6 +90,9 @@ class ApiKeySettings(AppSettings):
         "CACHE_COOLDOWN_SECONDS": 5,
         "LAST_USED_INTERVAL": 60,
         "MAX_ROLL_GRACE_SECONDS": 7 * 24 * 3600,
+        # A JSON file of GitHub's secret-scanning public keys, {"public_keys": [{"key_identifier",
+        # "key"}]}: the server need not reach GitHub. Empty: the endpoint refuses every report.
+        "SECRET_SCANNING_KEYS": "",
     }
 
     @property
@@ -144,6 +147,10 @@ class ApiKeySettings(AppSettings):
     @property
     def MAX_ROLL_GRACE_SECONDS(self) -> int:  # noqa: N802
         return cast(int, self._get("MAX_ROLL_GRACE_SECONDS"))
+
+    @property
+    def SECRET_SCANNING_KEYS(self) -> str:  # noqa: N802
+        return cast(str, self._get("SECRET_SCANNING_KEYS"))
 
     @property
     def all_scopes(self) -> dict[str, str]:

@@ -26,3 +26,22 @@ def blocked_ips(*, workspace_id: Any, key_id: Any, since: datetime) -> Sequence[
     if not _blocked_ips_sources:
         return None
     return _blocked_ips_sources[-1](workspace_id=workspace_id, key_id=key_id, since=since)
+
+
+# (workspace_id, key_id, since) -> the distinct client addresses the key answered 2xx or 3xx for.
+UsedFromSource = Callable[..., Sequence[str]]
+_used_from_sources: list[UsedFromSource] = []
+
+
+def register_used_from_source(source: UsedFromSource) -> None:
+    """Name the function that lists the addresses a key was used from successfully."""
+    if source not in _used_from_sources:
+        _used_from_sources.append(source)
+
+
+def used_from(*, workspace_id: Any, key_id: Any, since: datetime) -> Sequence[str] | None:
+    """The addresses the key was used from successfully since ``since``, or ``None`` when no
+    installed app records requests (leak containment then revokes rather than guesses)."""
+    if not _used_from_sources:
+        return None
+    return _used_from_sources[-1](workspace_id=workspace_id, key_id=key_id, since=since)

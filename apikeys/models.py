@@ -109,6 +109,8 @@ class AuditAction(models.TextChoices):
     MEMBER_ROLE_CHANGED = "member.role_changed", "Member role changed"
     MEMBER_REMOVED = "member.removed", "Member removed"
     POLICY_CHANGED = "policy.changed", "Policies changed"
+    KEY_LEAKED = "key.leaked", "Key reported leaked"
+    CONTAINMENT_UNDONE = "key.containment_undone", "Leak containment undone"
 
 
 class AuditEvent(models.Model):
@@ -123,6 +125,8 @@ class AuditEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     actor_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Who acted when neither a user nor a key did: "secret scanning", "inactive keys".
+    actor_system = models.CharField(max_length=40, blank=True, default="")
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     before = models.JSONField(null=True, blank=True)
@@ -191,3 +195,30 @@ class WorkspacePolicy(models.Model):
 
     def __str__(self) -> str:
         return f"Policies of {self.workspace_id}"
+
+
+class ContainmentOutcome(models.TextChoices):
+    NOTIFIED = "notified", "Notified"
+    RESTRICTED = "restricted", "Restricted to recent addresses"
+    REVOKED = "revoked", "Revoked"
+
+
+class Containment(models.Model):
+    """What a leak report did to a key (SPEC §17), and what Undo containment restores."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="containments")
+    outcome = models.CharField(max_length=10, choices=ContainmentOutcome.choices)
+    # Where the key was found (GitHub's "url"), or how it was reported.
+    source = models.CharField(max_length=500, blank=True, default="")
+    previous_mode = models.CharField(max_length=10, choices=AllowlistMode.choices)
+    previous_entries = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["api_key", "-created_at"], name="containment_key_created")]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} {self.api_key_id}"

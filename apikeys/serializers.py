@@ -255,6 +255,9 @@ class ActorSerializer(serializers.Serializer):
 
     type = serializers.ChoiceField(choices=ACTOR_TYPES)
     id = serializers.CharField(allow_null=True)
+    name = serializers.CharField(
+        required=False, help_text='For the system: what acted, such as "secret scanning" or "inactive keys".'
+    )
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -277,7 +280,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
             return {"type": "api_key", "id": str(event.actor_key_id)}
         if event.actor_user_id is not None:
             return {"type": "user", "id": str(event.actor_user_id)}
-        return {"type": "system", "id": None}
+        return {"type": "system", "id": None, "name": event.actor_system or "system"}
 
 
 class WhoamiKeySerializer(serializers.Serializer):

@@ -2,7 +2,7 @@
 
 from django.urls import re_path
 
-from . import allowlist_api, api, members_api, policies_api
+from . import allowlist_api, api, members_api, policies_api, secret_scanning_api
 
 UUID = r"[0-9a-fA-F-]{1,64}"
 
@@ -19,6 +19,11 @@ urlpatterns = [
     ),
     re_path(rf"^keys/(?P<key_id>{UUID})/events/?$", api.KeyEventsView.as_view(), name="api-key-events"),
     re_path(r"^events/?$", api.WorkspaceEventsView.as_view(), name="api-events"),
+    re_path(
+        r"^secret-scanning/github/?$",
+        secret_scanning_api.GitHubSecretScanningView.as_view(),
+        name="api-secret-scanning-github",
+    ),
     re_path(r"^policies/?$", policies_api.PolicyView.as_view(), name="api-policies"),
     re_path(r"^workspace/?$", members_api.WorkspaceView.as_view(), name="api-workspace"),
     re_path(r"^members/?$", members_api.MemberListView.as_view(), name="api-members"),

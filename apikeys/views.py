@@ -37,6 +37,7 @@ from .forms import (
 )
 from .models import ApiKey
 from .request import AuthenticatedHttpRequest, actor_of, client_ip_text
+from .services.leaks import active_containment
 
 ALREADY_DONE = (
     "That form was already submitted, so nothing was done twice. A secret is shown only once: "
@@ -177,6 +178,7 @@ def _render_allowlist(
             workspace_id=key.workspace_id, key_id=key.pk, since=selectors.recent_window(7)
         ),
         "may_change": _may_change(request, key),
+        "containment": active_containment(key),
         "events": selectors.history_for(key=key),
     }
     return render(request, "apikeys/allowlist.html", context)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import members_views, policy_views, views
+from . import leak_views, members_views, policy_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,6 +10,11 @@ urlpatterns = [
     path("settings/developer/keys/new/", views.key_create, name="key-create"),
     path("settings/developer/keys/<uuid:key_id>/allowlist/", views.allowlist, name="key-allowlist"),
     path("settings/developer/keys/<uuid:key_id>/roll/", views.key_roll, name="key-roll"),
+    path(
+        "settings/developer/keys/<uuid:key_id>/containment/undo/",
+        leak_views.containment_undo_view,
+        name="key-containment-undo",
+    ),
     path("settings/developer/keys/<uuid:key_id>/revoke/", views.key_revoke, name="key-revoke"),
     path("settings/developer/policies/", policy_views.policies, name="policies"),
     path("settings/members/", members_views.member_list, name="members"),

@@ -251,6 +251,7 @@ SPECTACULAR_SETTINGS = {
 KEYFENCE_TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 KEYFENCE_CLIENT_IP_HEADER = os.environ.get("CLIENT_IP_HEADER", "X-Forwarded-For")
 KEYFENCE_LOG_RETENTION_DAYS = int(os.environ.get("LOG_RETENTION_DAYS", "90"))
+KEYFENCE_SECRET_SCANNING_KEYS = os.environ.get("SECRET_SCANNING_KEYS_FILE", "")
 # "batch" (default) writes usage logs from a background thread; "sync" writes each before responding.
 KEYFENCE_LOG_MODE = os.environ.get("LOG_MODE", "batch")
 

@@ -35,6 +35,24 @@ def blocked_ips_for(*, workspace_id: Any, key_id: UUID, since: datetime) -> list
     )
 
 
+def used_from_for(*, workspace_id: Any, key_id: UUID, since: datetime) -> list[str]:
+    """The distinct addresses a key got a 2xx or 3xx answer for since ``since`` (leak containment)."""
+    rows = (
+        UsageLog.objects.filter(
+            workspace_id=workspace_id,
+            api_key_id=key_id,
+            timestamp__gte=since,
+            status_code__gte=200,
+            status_code__lt=400,
+        )
+        .exclude(client_ip=None)
+        .order_by()
+        .values_list("client_ip", flat=True)
+        .distinct()
+    )
+    return [str(address) for address in rows]
+
+
 def request_counts(
     queryset: QuerySet[UsageLog], *, start: datetime, end: datetime, unit: str
 ) -> dict[datetime, tuple[int, int]]:

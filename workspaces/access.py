@@ -46,8 +46,10 @@ class Actor:
     key_user_id: Any = None
     ip: str | None = None
     # Acts as an owner of every workspace: a job the workspace's own policies run (inactive-key
-    # revocation), or the operator (a superuser) in the Django admin.
+    # revocation, leak containment), or the operator (a superuser) in the Django admin.
     system: bool = False
+    # What a system actor is, for the audit trail: "secret scanning", "inactive keys".
+    name: str = ""
 
     @property
     def is_key(self) -> bool:

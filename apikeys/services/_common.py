@@ -55,6 +55,7 @@ def audit(key: ApiKey, actor: Actor, action: str, before: Any = None, after: Any
         action=action,
         actor_user_id=actor.user_id,
         actor_key_id=actor.key_id,
+        actor_system=actor.name if actor.system else "",
         client_ip=actor.ip,
         before=before,
         after=after,

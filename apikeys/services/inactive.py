@@ -63,6 +63,6 @@ def revoke_inactive_keys(*, dry_run: bool = False, now: datetime | None = None) 
         with transaction.atomic():
             still = _unused(item.key.workspace_id, item.days, now).select_for_update().filter(pk=item.key.pk)
             if still.exists():
-                key_revoke(key=item.key, actor=Actor(system=True), reason=INACTIVE)
+                key_revoke(key=item.key, actor=Actor(system=True, name="inactive keys"), reason=INACTIVE)
                 revoked.append(item)
     return revoked
