@@ -6,8 +6,9 @@ Containment follows the workspace's ``leak_response``:
 
 - ``notify``: the ``key.leaked`` event only;
 - ``restrict``: the key is pinned, in enforce mode, to the addresses it was used from
-  successfully in the last 7 days (each a /32 or /128; beyond 20, the narrowest ranges that fit);
-  with no such use it is revoked. **Undo containment** restores the list and mode it had;
+  successfully in the last 7 days (each a /32 or /128; beyond 20, the narrowest ranges that fit,
+  from :func:`aggregation.aggregate_addresses`); with no such use, or use too spread out to fit, it
+  is revoked. **Undo containment** restores the list and mode it had;
 - ``revoke``: the key is revoked at once.
 
 Every containment is a ``key.leaked`` audit event whose actor is ``secret scanning``.
@@ -26,10 +27,10 @@ from django.utils import timezone
 from workspaces.access import Actor
 
 from .. import extensions
+from ..aggregation import TooSpread, aggregate_addresses
 from ..conf import conf
 from ..models import AllowlistMode, ApiKey, AuditAction, Containment, ContainmentOutcome, LeakResponse
 from ..networks import validate_allowlist
-from ..pinning import pin_addresses
 from ..secrets import digest_matches, hash_key, parse_key
 from ._common import audit, entries_snapshot, lock
 from .allowlists import allowlist_replace
@@ -70,8 +71,12 @@ def _pinned_entries(key: ApiKey) -> list[dict[str, str]] | None:
     addresses = extensions.used_from(workspace_id=key.workspace_id, key_id=key.pk, since=since)
     if not addresses:
         return None
-    cidrs = pin_addresses(addresses, limit=conf.MAX_ALLOWLIST_ENTRIES)
-    return [{"cidr": cidr, "label": "used before the leak report"} for cidr in cidrs]
+    try:
+        # As tight as the list allows: each address alone, wider ranges only beyond the limit.
+        pinned = aggregate_addresses(addresses, limit=conf.MAX_ALLOWLIST_ENTRIES, soft_max_v4=32, soft_max_v6=128)
+    except TooSpread:
+        return None  # too spread out to pin within the minimum prefixes: the key is revoked
+    return [{"cidr": entry.cidr, "label": "used before the leak report"} for entry in pinned]
 
 
 @transaction.atomic
