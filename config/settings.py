@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 import dj_database_url
+import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
@@ -65,6 +66,8 @@ INSTALLED_APPS = [
     "workspaces",
     "apikeys",
     "usagelogs",
+    "notifications",
+    "huey.contrib.djhuey",
     "accounts",
 ]
 
@@ -139,6 +142,44 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# The task queue (Huey) for webhook deliveries, e-mail and scheduled jobs: Redis when REDIS_URL is
+# set (every app server and worker must share it), else a SQLite file beside the database, or
+# TASK_QUEUE_FILE. `manage.py keyfence_worker` runs the worker and its scheduler.
+if REDIS_URL:
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": "keyfence",
+        "immediate": False,
+        "connection": {"url": REDIS_URL, "socket_connect_timeout": 1, "socket_timeout": 10},
+        "consumer": {"workers": 4, "worker_type": "thread"},
+    }
+else:
+    _default_db = DATABASES["default"]
+    _queue_dir = (
+        Path(str(_default_db["NAME"])).parent if _default_db["ENGINE"] == "django.db.backends.sqlite3" else BASE_DIR
+    )
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "keyfence",
+        "immediate": False,
+        "filename": os.environ.get("TASK_QUEUE_FILE") or str(_queue_dir / "keyfence-tasks.sqlite3"),
+        "consumer": {"workers": 2, "worker_type": "thread"},
+    }
+
+# E-mail: EMAIL_URL such as smtp://user:password@mail.example.com:587/?tls=True; the console
+# (the worker's output) by default.
+_email = dj_email_url.parse(os.environ.get("EMAIL_URL") or "console://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
+EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
+EMAIL_TIMEOUT = _email["EMAIL_TIMEOUT"] or 10
+EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"] or None
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Keyfence <keyfence@localhost>")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -254,6 +295,10 @@ KEYFENCE_LOG_RETENTION_DAYS = int(os.environ.get("LOG_RETENTION_DAYS", "90"))
 KEYFENCE_SECRET_SCANNING_KEYS = os.environ.get("SECRET_SCANNING_KEYS_FILE", "")
 # "batch" (default) writes usage logs from a background thread; "sync" writes each before responding.
 KEYFENCE_LOG_MODE = os.environ.get("LOG_MODE", "batch")
+# The address of this site, for links in e-mails.
+KEYFENCE_BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8000")
+# Lets webhooks reach http and private addresses: for tests and internal deployments only.
+KEYFENCE_WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE")
 
 LOGGING = {
     "version": 1,

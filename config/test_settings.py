@@ -16,3 +16,8 @@ KEYFENCE_LOG_MODE = os.environ.get("LOG_MODE", "sync")
 # Serve static files from the app folders, without collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Tasks run at once, in the process that queues them (in memory); a test that needs a real worker
+# starts one with settings of its own (tests/server_settings.py).
+HUEY = {"huey_class": "huey.MemoryHuey", "name": "keyfence", "immediate": True}
+# E-mail goes to django.core.mail.outbox; links in it point at the test server's name.
+KEYFENCE_BASE_URL = "http://testserver"

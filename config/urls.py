@@ -22,6 +22,7 @@ from apikeys.errors import SERVICE_UNAVAILABLE, is_database_outage, json_error_r
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("apikeys.urls")),
     path("", include("usagelogs.urls")),
+    path("", include("notifications.urls")),
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("schema/", SpectacularAPIView.as_view()),
     # The split view serves its start-up script as a file, which a strict CSP allows.
@@ -50,6 +51,7 @@ urlpatterns = [
     path("", include("workspaces.urls")),
     path("", include("apikeys.web_urls")),
     path("", include("usagelogs.web_urls")),
+    path("", include("notifications.web_urls")),
 ]
 
 

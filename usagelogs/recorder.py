@@ -33,6 +33,7 @@ from django.db import IntegrityError, connections, router
 from .conf import conf
 from .inserts import insert_rows, without_vanished_references
 from .models import UsageLog
+from .signals import announce_blocks
 
 logger = logging.getLogger("keyfence.usagelogs")
 
@@ -202,12 +203,14 @@ class Recorder:
                 del pending[0]
             return
         written[0] += len(pending)
+        announce_blocks(pending)
         pending.clear()
 
     def _insert_alone(self, row: dict[str, Any]) -> int:
         for candidate in (row, without_vanished_references(row)):
             try:
                 insert_rows([candidate])
+                announce_blocks([candidate])
                 return 1
             except IntegrityError:
                 continue
