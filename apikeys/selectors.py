@@ -10,7 +10,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from .models import AllowlistEntry, ApiKey, AuditEvent
+from .models import AllowlistEntry, ApiKey, AuditAction, AuditEvent
 
 
 def key_list_for(*, workspace_id: Any) -> QuerySet[ApiKey]:
@@ -71,6 +71,9 @@ def _short(value: Any) -> str:
 def describe_event(event: AuditEvent) -> str:
     """A one-line summary of what an audit event changed, from its before and after values."""
     before, after = event.before or {}, event.after or {}
+    if event.action == AuditAction.KEY_LEAKED:
+        source = f" (found at {after['source']})" if after.get("source") else ""
+        return f"{after.get('outcome', 'reported')}, as the {after.get('leak_response', '')} policy says{source}"
     old = {item["cidr"] for item in before.get("allowlist", [])}
     new = {item["cidr"] for item in after.get("allowlist", [])}
     parts = [f"added {cidr}" for cidr in sorted(new - old)] + [f"removed {cidr}" for cidr in sorted(old - new)]

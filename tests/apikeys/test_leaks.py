@@ -313,3 +313,11 @@ def test_the_command_reads_keys_from_stdin_and_names_them_by_prefix_only(used_ke
     ]
     assert secret not in out.getvalue()
     assert ApiKey.objects.get(pk=used_key.pk).allowlist_mode == "enforce"
+
+
+def test_the_history_says_what_containment_did(used_key: ApiKey) -> None:
+    from apikeys.selectors import history_for
+
+    contain_leaked_key(key_id=used_key.pk, source="https://github.com/acme/app")
+    leaked = next(event for event in history_for(key=used_key) if event.action == "key.leaked")
+    assert leaked.summary == "restricted, as the restrict policy says (found at https://github.com/acme/app)"
