@@ -1,7 +1,8 @@
 """Extension points that other apps fill in, so that apikeys never imports them.
 
 The usage-log app, when installed, registers where the allowlist editor's "Recently blocked
-IPs" come from; without it, the editor leaves that panel out.
+IPs" come from, and a key's traffic by address for the rollout assistant (suggestions and
+simulation); without it, the editor leaves those out.
 """
 
 from __future__ import annotations
@@ -19,6 +20,24 @@ def register_blocked_ips_source(source: BlockedIpsSource) -> None:
     """Name the function that lists a key's recently blocked addresses; registering twice is harmless."""
     if source not in _blocked_ips_sources:
         _blocked_ips_sources.append(source)
+
+
+# (workspace_id, key_id, since) -> rows of {"client_ip", "requests", "first_seen", "last_seen"}.
+TrafficSource = Callable[..., Sequence[Mapping[str, Any]]]
+_traffic_sources: list[TrafficSource] = []
+
+
+def register_traffic_source(source: TrafficSource) -> None:
+    """Name the function that aggregates a key's logged requests by client address."""
+    if source not in _traffic_sources:
+        _traffic_sources.append(source)
+
+
+def traffic_by_address(*, workspace_id: Any, key_id: Any, since: datetime) -> Sequence[Mapping[str, Any]] | None:
+    """The key's requests since ``since`` by client address, or ``None`` when no installed app records them."""
+    if not _traffic_sources:
+        return None
+    return _traffic_sources[-1](workspace_id=workspace_id, key_id=key_id, since=since)
 
 
 def blocked_ips(*, workspace_id: Any, key_id: Any, since: datetime) -> Sequence[Mapping[str, Any]] | None:

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from .windows import window_status
+
 
 class AllowlistMode(models.TextChoices):
     ENFORCE = "enforce", "Enforce"
@@ -93,6 +95,11 @@ class AllowlistEntry(models.Model):
 
     def __str__(self) -> str:
         return self.cidr
+
+    @property
+    def status(self) -> str:
+        """``active``, ``scheduled`` (not started yet) or ``expired`` (its window has passed)."""
+        return window_status(self.not_before, self.expires_at)
 
 
 class AuditAction(models.TextChoices):

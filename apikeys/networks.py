@@ -11,11 +11,13 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 
 from .conf import conf
+from .windows import validate_window
 
 INVALID_IP = "INVALID_IP"
 PREFIX_TOO_BROAD = "PREFIX_TOO_BROAD"
@@ -35,7 +37,7 @@ MESSAGES = {
     TOO_MANY_ENTRIES: "An API key can have at most {maximum} allowlist entries.",
     LABEL_TOO_LONG: "A label can be at most {maximum} characters long.",
     INVALID_LABEL: "A label must be text.",
-    INVALID_ENTRY: "Each entry must be an object with a cidr and an optional label.",
+    INVALID_ENTRY: "Each entry must be an object with a cidr and an optional label, not_before and expires_at.",
     INVALID_ENTRIES: "The allowlist must be a list of entries.",
 }
 
@@ -123,18 +125,21 @@ def validate_label(value: Any) -> str:
 
 @dataclass(frozen=True, slots=True)
 class EntryInput:
-    """One validated allowlist entry, ready to store."""
+    """One validated allowlist entry, ready to store; the window bounds are aware UTC or ``None``."""
 
     cidr: str
     label: str
+    not_before: datetime | None = None
+    expires_at: datetime | None = None
 
 
-def validate_allowlist(items: Any) -> list[EntryInput]:
+def validate_allowlist(items: Any, *, windows: bool = True) -> list[EntryInput]:
     """Validate a whole allowlist; the one rule for lists, used by every entry point.
 
-    ``items`` is a list of ``{"cidr", "label"?}`` objects. Raises ``ValidationError``: for the
-    list as a whole (``TOO_MANY_ENTRIES``) with plain errors, otherwise with an ``error_dict``
-    mapping ``"<index>.cidr"`` or ``"<index>.label"`` to the errors of that row.
+    ``items`` is a list of ``{"cidr", "label"?, "not_before"?, "expires_at"?}`` objects (the
+    window only with ``windows``). Raises ``ValidationError``: for the list as a whole
+    (``TOO_MANY_ENTRIES``) with plain errors, otherwise with an ``error_dict`` mapping
+    ``"<index>.<field>"`` to the errors of that row.
     """
     if not isinstance(items, (list, tuple)):
         raise _error(INVALID_ENTRIES)
@@ -144,8 +149,9 @@ def validate_allowlist(items: Any) -> list[EntryInput]:
     errors: dict[str, list[ValidationError]] = {}
     entries: list[EntryInput] = []
     seen: set[str] = set()
+    known = {"cidr", "label", "not_before", "expires_at"} if windows else {"cidr", "label"}
     for index, item in enumerate(items):
-        if not isinstance(item, Mapping) or not set(item) <= {"cidr", "label"}:
+        if not isinstance(item, Mapping) or not set(item) <= known:
             errors[str(index)] = [_error(INVALID_ENTRY)]
             continue
         cidr = label = None
@@ -160,8 +166,13 @@ def validate_allowlist(items: Any) -> list[EntryInput]:
             label = validate_label(item.get("label"))
         except ValidationError as exc:
             errors[f"{index}.label"] = exc.error_list
+        window = {"not_before": None, "expires_at": None}
+        try:
+            window = validate_window(item.get("not_before"), item.get("expires_at"))
+        except ValidationError as exc:
+            errors.update({f"{index}.{field}": problems for field, problems in exc.error_dict.items()})
         if cidr is not None and label is not None:
-            entries.append(EntryInput(cidr, label))
+            entries.append(EntryInput(cidr, label, window["not_before"], window["expires_at"]))
     if errors:
         raise ValidationError(errors)
     return entries

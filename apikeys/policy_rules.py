@@ -96,7 +96,8 @@ def _allowlist(value: Any) -> list[dict[str, str]]:
     # The §2 rules, with the same codes as a key's allowlist; validated entries are accepted as they are.
     if isinstance(value, (list, tuple)):
         value = [{"cidr": e.cidr, "label": e.label} if isinstance(e, EntryInput) else e for e in value]
-    return [{"cidr": entry.cidr, "label": entry.label} for entry in validate_allowlist(value)]
+    # A default list has no window: a new key's entries start when it is created.
+    return [{"cidr": entry.cidr, "label": entry.label} for entry in validate_allowlist(value, windows=False)]
 
 
 CLEANERS: dict[str, Callable[[Any], Any]] = {

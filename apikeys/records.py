@@ -80,9 +80,10 @@ def remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
 def _compiled_for(key_id: Any, version: int) -> CompiledAllowlist:
     compiled = _compiled.get((key_id, version))
     if compiled is None:
-        rows = AllowlistEntry.objects.filter(api_key_id=key_id).values_list("id", "cidr")
+        rows = AllowlistEntry.objects.filter(api_key_id=key_id).values_list("id", "cidr", "not_before", "expires_at")
         # Each range carries (entry id, cidr), so the usage log can name the entry that matched.
-        compiled = compile_allowlist(((entry_id, cidr), cidr) for entry_id, cidr in rows)
+        # Windows are compiled as they are and compared with the clock on each match (SPEC §15).
+        compiled = compile_allowlist(((entry_id, cidr), cidr, start, end) for entry_id, cidr, start, end in rows)
         remember(_compiled, (key_id, version), compiled)
     return compiled
 

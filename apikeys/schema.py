@@ -245,6 +245,7 @@ ENTRY_FIELD_CODES = (
     "TOO_MANY_ENTRIES",
     "LABEL_TOO_LONG",
     "INVALID_LABEL",
+    "INVALID_WINDOW",
 )
 # For a whole allowlist; ALLOWLIST_REQUIRED where the workspace's policies require entries (SPEC §14).
 LIST_FIELD_CODES = ("INVALID_ENTRY", "INVALID_ENTRIES", "ALLOWLIST_REQUIRED")

@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from workspaces.models import Workspace
 
-from . import networks
+from . import networks, windows
 from .models import AllowlistEntry, AllowlistMode, ApiKey, AuditEvent
 from .policy_fields import PolicyViolationsField
 
@@ -92,11 +92,29 @@ class LabelField(ValidatedField):
         return networks.validate_label(data)
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "date-time",
+        "nullable": True,
+        "example": "2026-05-01T09:00:00Z",
+        "description": "Optional, UTC. Outside not_before .. expires_at the entry matches nothing (INVALID_WINDOW).",
+    }
+)
+class WindowField(ValidatedField):
+    """One bound of an entry's window; the pair is checked by :func:`windows.validate_window`."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return windows.parse_moment(data)
+
+
 class EntryInputSerializer(StrictSerializer):
-    """One allowlist entry: an address or a range, and an optional label."""
+    """One allowlist entry: an address or a range, an optional label and an optional window."""
 
     cidr = CidrField()
     label = LabelField(required=False)  # type: ignore[assignment]  # a declared field, not Field.label
+    not_before = WindowField(required=False)
+    expires_at = WindowField(required=False)
 
 
 @extend_schema_field(EntryInputSerializer(many=True))
@@ -122,12 +140,21 @@ class OverlapWarningSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+ENTRY_STATUSES = [("active", "Active"), ("scheduled", "Scheduled"), ("expired", "Expired")]
+
+
 class AllowlistEntrySerializer(serializers.ModelSerializer):
-    """One allowlist entry, and when it last let a request through."""
+    """One allowlist entry, its window, and when it last let a request through."""
+
+    status = serializers.ChoiceField(
+        choices=ENTRY_STATUSES,
+        read_only=True,
+        help_text="scheduled before not_before, expired from expires_at on; either way it matches nothing.",
+    )
 
     class Meta:
         model = AllowlistEntry
-        fields = ["id", "cidr", "label", "created_at", "last_matched_at"]
+        fields = ["id", "cidr", "label", "not_before", "expires_at", "status", "created_at", "last_matched_at"]
         read_only_fields = fields
 
 
@@ -238,13 +265,17 @@ class EntryCreateSerializer(StrictSerializer):
 
     cidr = CidrField()
     label = LabelField(required=False, default="")  # type: ignore[assignment]  # a declared field, not Field.label
+    not_before = WindowField(required=False, default=None)
+    expires_at = WindowField(required=False, default=None)
 
 
 class EntryUpdateSerializer(StrictSerializer):
-    """The entry's new cidr, label, or both."""
+    """The entry's new cidr, label or window; null removes a bound of the window."""
 
     cidr = CidrField(required=False)
     label = LabelField(required=False)  # type: ignore[assignment]  # a declared field, not Field.label
+    not_before = WindowField(required=False)
+    expires_at = WindowField(required=False)
 
 
 ACTOR_TYPES = [("user", "User"), ("api_key", "API key"), ("system", "System")]

@@ -2,7 +2,7 @@
 
 from django.urls import re_path
 
-from . import allowlist_api, api, members_api, policies_api, secret_scanning_api
+from . import allowlist_api, api, members_api, policies_api, rollout_api, secret_scanning_api
 
 UUID = r"[0-9a-fA-F-]{1,64}"
 
@@ -12,6 +12,16 @@ urlpatterns = [
     re_path(rf"^keys/(?P<key_id>{UUID})/?$", api.KeyDetailView.as_view(), name="api-key"),
     re_path(rf"^keys/(?P<key_id>{UUID})/roll/?$", api.KeyRollView.as_view(), name="api-key-roll"),
     re_path(rf"^keys/(?P<key_id>{UUID})/allowlist/?$", allowlist_api.AllowlistView.as_view(), name="api-allowlist"),
+    re_path(
+        rf"^keys/(?P<key_id>{UUID})/allowlist/suggestions/?$",
+        rollout_api.AllowlistSuggestionsView.as_view(),
+        name="api-allowlist-suggestions",
+    ),
+    re_path(
+        rf"^keys/(?P<key_id>{UUID})/allowlist/simulate/?$",
+        rollout_api.AllowlistSimulateView.as_view(),
+        name="api-allowlist-simulate",
+    ),
     re_path(
         rf"^keys/(?P<key_id>{UUID})/allowlist/(?P<entry_id>{UUID})/?$",
         allowlist_api.AllowlistEntryView.as_view(),

@@ -13,6 +13,7 @@ from workspaces.roles import Action
 
 from .. import keycache
 from ..models import AllowlistMode, ApiKey, AuditEvent
+from ..windows import iso
 
 INVALID_SCOPE = "INVALID_SCOPE"
 INVALID_MODE = "INVALID_MODE"
@@ -41,11 +42,19 @@ def key_snapshot(key: ApiKey) -> dict[str, Any]:
     }
 
 
-def entries_snapshot(key: ApiKey) -> list[dict[str, str]]:
-    return [
-        {"cidr": cidr, "label": label}
-        for cidr, label in key.entries.order_by("created_at", "id").values_list("cidr", "label")
-    ]
+def entries_snapshot(key: ApiKey) -> list[dict[str, Any]]:
+    """The entries for an audit event; a temporary or scheduled entry records its window (SPEC §15)."""
+    rows = key.entries.order_by("created_at", "id").values_list("cidr", "label", "not_before", "expires_at")
+    return [entry_snapshot(cidr, label, not_before, expires_at) for cidr, label, not_before, expires_at in rows]
+
+
+def entry_snapshot(cidr: str, label: str, not_before: Any = None, expires_at: Any = None) -> dict[str, Any]:
+    snapshot: dict[str, Any] = {"cidr": cidr, "label": label}
+    if not_before is not None:
+        snapshot["not_before"] = iso(not_before)
+    if expires_at is not None:
+        snapshot["expires_at"] = iso(expires_at)
+    return snapshot
 
 
 def audit(key: ApiKey, actor: Actor, action: str, before: Any = None, after: Any = None) -> AuditEvent:

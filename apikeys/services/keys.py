@@ -54,7 +54,12 @@ def _validate_scopes(scopes: Iterable[Any], actor: Actor, role: str) -> list[str
 
 
 def _store_entries(key: ApiKey, entries: Sequence[EntryInput]) -> None:
-    AllowlistEntry.objects.bulk_create([AllowlistEntry(api_key=key, cidr=e.cidr, label=e.label) for e in entries])
+    AllowlistEntry.objects.bulk_create(
+        [
+            AllowlistEntry(api_key=key, cidr=e.cidr, label=e.label, not_before=e.not_before, expires_at=e.expires_at)
+            for e in entries
+        ]
+    )
 
 
 @transaction.atomic

@@ -108,6 +108,8 @@ ERRORS = {
     "allowlist_add": {400, 403, 404, 406, 415},
     "allowlist_entry_update": {400, 403, 404, 406, 415},
     "allowlist_entry_remove": {400, 403, 404, 406},
+    "allowlist_suggestions": {400, 403, 404, 406},
+    "allowlist_simulate": {400, 403, 404, 406, 415},
     "usage_logs_list": {400, 403, 404, 406},
     "usage_logs_export": {400, 403},
     "workspace_retrieve": {403, 406},
@@ -191,7 +193,7 @@ def test_request_bodies_refuse_unknown_fields(schema):
         for op_id, (_, _, op) in operations(schema).items()
         if "requestBody" in op and op_id not in SIGNED_BY_OTHERS
     ]
-    assert len(bodies) == 9
+    assert len(bodies) == 10
     for operation_id, body in bodies:
         assert body["additionalProperties"] is False, operation_id
     for name in ("KeyCreateRequest", "AllowlistReplaceRequest"):
