@@ -107,7 +107,8 @@ class KeyListView(ScopedAPIView):
         summary="Create an API key",
         scope=WRITE,
         description="Create a key with optional scopes, allowlist (up to 20 addresses or CIDR ranges), "
-        "allowlist mode and expiry. The response holds the full key in `key`: it is shown "
+        "allowlist mode, expiry, `rate_limit` (left out: the workspace's `default_rate_limit`) and "
+        "`monthly_quota`. The response holds the full key in `key`: it is shown "
         "only this once. A key may grant only scopes it holds itself (`SCOPE_NOT_HELD`).",
         request=KeyCreateSerializer,
         responses={201: ApiKeyWithSecretSerializer},
@@ -142,8 +143,9 @@ class KeyDetailView(ScopedAPIView):
         operation_id="keys_update",
         summary="Change an API key",
         scope=WRITE,
-        description="Change the name, description, scopes, expiry or allowlist mode; fields left out keep "
-        "their values. The change reaches every server before the response.",
+        description="Change the name, description, scopes, expiry, allowlist mode, `rate_limit` or "
+        "`monthly_quota` (null removes a limit); fields left out keep their values. The change reaches every "
+        "server before the response.",
         request=KeyUpdateSerializer,
         responses={200: ApiKeySerializer},
         errors=error_codes(unsafe=True, body=True, lookup=True, change=True),

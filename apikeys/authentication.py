@@ -1,5 +1,5 @@
 """DRF authentication by API key: parse, look up (cached), verify, find the client IP, check
-the allowlist. Each step fails with its own code (SPEC §3)."""
+the allowlist, count the key's rate limit and quota. Each step fails with its own code (SPEC §3, §18)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from django.utils.functional import SimpleLazyObject, empty
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
-from . import keycache
+from . import keycache, ratelimit
 from .client_ip import get_client_ip
 from .context import KeyContext, key_context
 from .errors import ApiError
@@ -193,6 +193,8 @@ class ApiKeyAuthentication(BaseAuthentication):
         if record.expires_at is not None and record.expires_at <= timezone.now():
             raise KeyAuthenticationFailed(API_KEY_EXPIRED)
         check_allowlist(record, request, context)
+        # After the allowlist (a blocked request consumes nothing), before scopes (SPEC §18).
+        ratelimit.enforce(record, request)
         context.authenticated = True
         # A key whose creator was deleted still acts for its workspace, as no user.
         user = KeyOwner(_owner_pk_of(record.user_id)) if record.user_id is not None else AnonymousUser()

@@ -84,6 +84,12 @@ def _cache() -> list[Error]:
     return errors
 
 
+def _rate_limits() -> list[Error]:
+    if not isinstance(conf.raw("RATE_LIMIT_FAIL_OPEN"), bool):
+        return [Error("KEYFENCE_RATE_LIMIT_FAIL_OPEN must be True or False.", id="apikeys.E011")]
+    return []
+
+
 def _api_prefix() -> list[Error]:
     prefix = conf.raw("API_PREFIX")
     if not isinstance(prefix, str) or not prefix.startswith("/") or not prefix.endswith("/") or len(prefix) < 3:
@@ -98,4 +104,4 @@ def _api_prefix() -> list[Error]:
 @register()
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     """Every ``KEYFENCE_*`` setting of the keys app, checked before anything reads it typed."""
-    return [*_proxies(), *_header(), *_limits(), *_scopes(), *_cache(), *_api_prefix()]
+    return [*_proxies(), *_header(), *_limits(), *_scopes(), *_cache(), *_api_prefix(), *_rate_limits()]

@@ -90,6 +90,9 @@ class ApiKeySettings(AppSettings):
         "CACHE_COOLDOWN_SECONDS": 5,
         "LAST_USED_INTERVAL": 60,
         "MAX_ROLL_GRACE_SECONDS": 7 * 24 * 3600,
+        # While the shared cache cannot count (down, hung), limited keys are counted by each process
+        # alone (True: fail open) or refused with 503 RATE_LIMIT_UNAVAILABLE (False: fail closed).
+        "RATE_LIMIT_FAIL_OPEN": True,
         # A JSON file of GitHub's secret-scanning public keys, {"public_keys": [{"key_identifier",
         # "key"}]}: the server need not reach GitHub. Empty: the endpoint refuses every report.
         "SECRET_SCANNING_KEYS": "",
@@ -151,6 +154,10 @@ class ApiKeySettings(AppSettings):
     @property
     def SECRET_SCANNING_KEYS(self) -> str:  # noqa: N802
         return cast(str, self._get("SECRET_SCANNING_KEYS"))
+
+    @property
+    def RATE_LIMIT_FAIL_OPEN(self) -> bool:  # noqa: N802
+        return cast(bool, self._get("RATE_LIMIT_FAIL_OPEN"))
 
     @property
     def all_scopes(self) -> dict[str, str]:

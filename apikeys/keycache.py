@@ -36,7 +36,7 @@ logger = logging.getLogger("keyfence.keycache")
 
 # prefix -> record read from the shared cache, valid while the shared token is its token.
 _by_token: dict[str, KeyRecord] = {}
-RECORD_FORMAT = 3
+RECORD_FORMAT = 4
 _state: dict[str, Any] = {}
 
 

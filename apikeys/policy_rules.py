@@ -80,7 +80,11 @@ def _leak_response(value: Any) -> str:
     return value
 
 
-def _rate_limit(value: Any) -> dict[str, Any] | None:
+def clean_rate_limit(value: Any) -> dict[str, Any] | None:
+    """``None``, or ``{"requests": N, "per": ...}`` with N from 1 to 1,000,000; else ``INVALID_RATE_LIMIT``.
+
+    The one rule for a key's ``rate_limit`` and the workspace's ``default_rate_limit`` (SPEC §18).
+    """
     if value is None:
         return None
     if not isinstance(value, Mapping) or set(value) != {"requests", "per"}:
@@ -106,7 +110,7 @@ CLEANERS: dict[str, Callable[[Any], Any]] = {
     "max_key_lifetime_days": _days_in(LIFETIME_DAYS, INVALID_LIFETIME),
     "inactive_key_days": _days_in(INACTIVE_DAYS, INVALID_INACTIVE_DAYS),
     "leak_response": _leak_response,
-    "default_rate_limit": _rate_limit,
+    "default_rate_limit": clean_rate_limit,
 }
 POLICY_FIELDS = tuple(CLEANERS)
 

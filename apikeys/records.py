@@ -21,6 +21,7 @@ from django.db.models.options import Options
 from .conf import conf
 from .matching import CompiledAllowlist, compile_allowlist
 from .models import AllowlistEntry, ApiKey
+from .ratelimit_rules import RateLimit, rate_limit_from_json
 
 _COLUMNS = (
     "id",
@@ -36,6 +37,8 @@ _COLUMNS = (
     "revoked_at",
     "version",
     "last_used_at",
+    "rate_limit",
+    "monthly_quota",
 )
 MEMO_MAX = 4096
 _compiled: dict[tuple[Any, int], CompiledAllowlist] = {}
@@ -69,6 +72,9 @@ class KeyRecord:
     token: str = ""
     # Wall-clock time after which a shared-cache copy of this record is read again.
     fresh_until: float = 0.0
+    # Per-key limits (SPEC §18); a key with neither costs its requests nothing more.
+    rate_limit: RateLimit | None = None
+    monthly_quota: int | None = None
 
 
 def remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
@@ -139,12 +145,16 @@ def _record(prefix: str, row: tuple[Any, ...], token: str) -> KeyRecord:
         revoked_at,
         version,
         last_used_at,
+        rate_limit,
+        monthly_quota,
         user_active,
     ) = row
     if not isinstance(key_id, uuid.UUID):
         key_id = uuid.UUID(str(key_id))
     if isinstance(scopes, (str, bytes)):
         scopes = json.loads(scopes)
+    if isinstance(rate_limit, (str, bytes)):
+        rate_limit = json.loads(rate_limit)
     return KeyRecord(
         id=key_id,
         user_id=user_id,
@@ -164,6 +174,8 @@ def _record(prefix: str, row: tuple[Any, ...], token: str) -> KeyRecord:
         allowlist=_compiled_for(key_id, int(version)),
         token=token,
         fresh_until=time.time() + float(conf.CACHE_REVALIDATE_SECONDS) if token else 0.0,
+        rate_limit=rate_limit_from_json(rate_limit),
+        monthly_quota=None if monthly_quota is None else int(monthly_quota),
     )
 
 

@@ -138,8 +138,9 @@ def error_codes(
         codes[406] = ("NOT_ACCEPTABLE",)
     if body:
         codes[415] = ("UNSUPPORTED_MEDIA_TYPE",)
-    codes[429] = ("RATE_LIMITED",)
-    codes[503] = (("CACHE_UNAVAILABLE",) if change else ()) + ("SERVICE_UNAVAILABLE",)
+    # A key's own rate limit and monthly quota (SPEC §18), and a host project's DRF throttles.
+    codes[429] = ("RATE_LIMITED", "QUOTA_EXCEEDED")
+    codes[503] = (("CACHE_UNAVAILABLE",) if change else ()) + ("SERVICE_UNAVAILABLE", "RATE_LIMIT_UNAVAILABLE")
     return dict(sorted(codes.items()))
 
 
@@ -158,7 +159,7 @@ _EXAMPLES: dict[str, dict[str, Any]] = {
         "client_ip": "198.51.100.7",
     },
     "NOT_FOUND": {"message": "Not found."},
-    "RATE_LIMITED": {"message": "Request was throttled. Expected available in 30 seconds."},
+    "RATE_LIMITED": {"message": "This API key is limited to 100 requests per minute."},
 }
 
 
@@ -189,6 +190,14 @@ _HEADERS = [
         OpenApiParameter.HEADER,
         response=[429],
         description="Seconds to wait before trying again.",
+    ),
+    *(
+        OpenApiParameter(name, OpenApiTypes.INT, OpenApiParameter.HEADER, response=True, description=description)
+        for name, description in (
+            ("RateLimit-Limit", "For a key with a rate limit: its N requests; with only a monthly quota: the quota."),
+            ("RateLimit-Remaining", "What is left after this request, of the rate limit or else the quota."),
+            ("RateLimit-Reset", "Seconds until the rate limit frees a request (the quota: until next month, UTC)."),
+        )
     ),
 ]
 
@@ -236,6 +245,8 @@ KEY_FIELD_CODES = (
     "INVALID_SCOPE",
     "SCOPE_NOT_HELD",
     "EXPIRY_TOO_LATE",
+    "INVALID_RATE_LIMIT",
+    "INVALID_QUOTA",
 )
 ENTRY_FIELD_CODES = (
     "INVALID_IP",

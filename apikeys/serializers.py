@@ -12,6 +12,7 @@ from workspaces.models import Workspace
 from . import networks, windows
 from .models import AllowlistEntry, AllowlistMode, ApiKey, AuditEvent
 from .policy_fields import PolicyViolationsField
+from .ratelimit_fields import MonthlyQuotaField, MonthlyUsageField, RateLimitField
 
 UNKNOWN_FIELD = "UNKNOWN_FIELD"
 
@@ -168,6 +169,9 @@ class ApiKeySerializer(serializers.ModelSerializer):
     )
     status = serializers.ChoiceField(choices=KEY_STATUSES, read_only=True)
     policy_violations = PolicyViolationsField()
+    rate_limit = RateLimitField(read_only=True)
+    monthly_quota = MonthlyQuotaField(read_only=True)
+    monthly_usage = MonthlyUsageField()
     workspace: serializers.SlugRelatedField[Workspace] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True, help_text="The slug of the workspace the key belongs to."
     )
@@ -197,6 +201,9 @@ class ApiKeySerializer(serializers.ModelSerializer):
             "revoked_at",
             "last_used_at",
             "last_used_ip",
+            "rate_limit",
+            "monthly_quota",
+            "monthly_usage",
         ]
         read_only_fields = fields
 
@@ -224,6 +231,9 @@ class KeyCreateSerializer(StrictSerializer):
         choices=AllowlistMode.choices, required=False, default=AllowlistMode.ENFORCE
     )
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    # Left out, the key gets the workspace's default_rate_limit; null asks for none.
+    rate_limit = RateLimitField(required=False)
+    monthly_quota = MonthlyQuotaField(required=False)
 
 
 class KeyUpdateSerializer(StrictSerializer):
@@ -234,6 +244,8 @@ class KeyUpdateSerializer(StrictSerializer):
     scopes = serializers.ListField(child=ScopeField(max_length=100), required=False, max_length=100)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
     allowlist_mode = serializers.ChoiceField(choices=AllowlistMode.choices, required=False)
+    rate_limit = RateLimitField(required=False)
+    monthly_quota = MonthlyQuotaField(required=False)
 
 
 class KeyRollSerializer(StrictSerializer):

@@ -20,6 +20,7 @@ from ..conf import conf
 from ..models import AllowlistEntry, AllowlistMode, ApiKey, AuditAction
 from ..networks import EntryInput
 from ..policy_rules import allowlist_errors, default_entries, expiry_errors, raise_if
+from ..ratelimit_rules import clean_monthly_quota, clean_rate_limit, limits_snapshot
 from ..secrets import generate_key, generate_prefix, hash_key
 from ._common import (
     INVALID_GRACE,
@@ -53,6 +54,26 @@ def _validate_scopes(scopes: Iterable[Any], actor: Actor, role: str) -> list[str
     return sorted(set(scopes))
 
 
+def _clean_limits(rate_limit: Any, monthly_quota: Any) -> tuple[Any, Any]:
+    """The limits checked by their one rule each (SPEC §18); ``UNSET`` passes through."""
+    errors: dict[str, list[ValidationError]] = {}
+    cleaned: list[Any] = []
+    for field, value, clean in (
+        ("rate_limit", rate_limit, clean_rate_limit),
+        ("monthly_quota", monthly_quota, clean_monthly_quota),
+    ):
+        try:
+            cleaned.append(value if isinstance(value, Unset) else clean(value))
+        except ValidationError as exc:
+            errors[field] = exc.error_list
+    raise_if(errors)
+    return cleaned[0], cleaned[1]
+
+
+def _snapshot(key: ApiKey) -> dict[str, Any]:
+    return {**key_snapshot(key), **limits_snapshot(key.rate_limit, key.monthly_quota)}
+
+
 def _store_entries(key: ApiKey, entries: Sequence[EntryInput]) -> None:
     AllowlistEntry.objects.bulk_create(
         [
@@ -73,6 +94,8 @@ def key_create(
     allowlist_mode: str = AllowlistMode.ENFORCE,
     expires_at: datetime | None = None,
     workspace_id: Any = None,
+    rate_limit: dict[str, Any] | Unset | None = UNSET,
+    monthly_quota: int | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its full secret, which is never stored or shown again.
 
@@ -80,7 +103,7 @@ def key_create(
     default allowlist is used. The key belongs to ``workspace_id``, or to the acting user's
     personal workspace when none is given, and records the acting member (a key's creator, for
     a key) as its creator. The workspace's policies apply: ``ALLOWLIST_REQUIRED`` and
-    ``EXPIRY_TOO_LATE`` (SPEC §14).
+    ``EXPIRY_TOO_LATE`` (SPEC §14), and ``default_rate_limit`` when ``rate_limit`` is left out.
     """
     if workspace_id is None:
         workspace_id = personal_workspace_for(user_id=actor.acting_user_id).pk
@@ -88,6 +111,9 @@ def key_create(
     policy = policy_for(workspace_id)
     if isinstance(allowlist, Unset):
         allowlist = default_entries(policy)
+    rate_limit, monthly_quota = _clean_limits(rate_limit, monthly_quota)
+    if isinstance(rate_limit, Unset):
+        rate_limit = policy.default_rate_limit
     raise_if({**allowlist_errors(policy, len(allowlist), "allowlist"), **expiry_errors(policy, expires_at)})
     prefix = generate_prefix()
     while ApiKey.objects.filter(prefix=prefix).exists():
@@ -103,11 +129,13 @@ def key_create(
         allowlist_mode=validate_mode(allowlist_mode),
         expires_at=expires_at,
         created_by_id=actor.acting_user_id,
+        rate_limit=rate_limit,
+        monthly_quota=monthly_quota,
     )
     key.full_clean(exclude=["created_by", "workspace"])
     key.save()
     _store_entries(key, allowlist)
-    audit(key, actor, AuditAction.KEY_CREATED, after={**key_snapshot(key), "allowlist": entries_snapshot(key)})
+    audit(key, actor, AuditAction.KEY_CREATED, after={**_snapshot(key), "allowlist": entries_snapshot(key)})
     return key, full
 
 
@@ -121,15 +149,19 @@ def key_update(
     scopes: Iterable[str] | Unset = UNSET,
     expires_at: datetime | Unset | None = UNSET,
     allowlist_mode: str | Unset = UNSET,
+    rate_limit: dict[str, Any] | Unset | None = UNSET,
+    monthly_quota: int | Unset | None = UNSET,
 ) -> ApiKey:
-    """Change what is passed of name, description, scopes, expires_at and allowlist_mode.
+    """Change what is passed of name, description, scopes, expires_at, allowlist_mode and the limits.
 
     A new ``expires_at`` must keep to the workspace's longest key lifetime (``EXPIRY_TOO_LATE``).
+    ``None`` removes a limit; a changed limit applies from the key's next request, on every server.
     """
     key = lock_for_change(key, actor)
+    rate_limit, monthly_quota = _clean_limits(rate_limit, monthly_quota)
     if not isinstance(expires_at, Unset) and expires_at != key.expires_at:
         raise_if(expiry_errors(policy_for(key.workspace_id), expires_at))
-    before = key_snapshot(key)
+    before = _snapshot(key)
     if not isinstance(name, Unset):
         key.name = name
     if not isinstance(description, Unset):
@@ -140,9 +172,15 @@ def key_update(
         key.expires_at = expires_at
     if not isinstance(allowlist_mode, Unset):
         key.allowlist_mode = validate_mode(allowlist_mode)
+    if not isinstance(rate_limit, Unset):
+        key.rate_limit = rate_limit
+    if not isinstance(monthly_quota, Unset):
+        key.monthly_quota = monthly_quota
     key.full_clean(exclude=["created_by", "workspace"])
-    key.save(update_fields=["name", "description", "scopes", "expires_at", "allowlist_mode"])
-    after = key_snapshot(key)
+    key.save(
+        update_fields=["name", "description", "scopes", "expires_at", "allowlist_mode", "rate_limit", "monthly_quota"]
+    )
+    after = _snapshot(key)
     if before != after:
         mode_only = {k for k in after if after[k] != before[k]} == {"allowlist_mode"}
         audit(key, actor, AuditAction.MODE_CHANGED if mode_only else AuditAction.KEY_UPDATED, before, after)

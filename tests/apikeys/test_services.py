@@ -129,6 +129,8 @@ def test_create_writes_a_created_event_with_the_actor_and_the_values(user: Any, 
         "allowlist_mode": "report",
         "expires_at": LATER.isoformat(),
         "revoked_at": None,
+        "rate_limit": None,
+        "monthly_quota": None,
         "allowlist": [{"cidr": "203.0.113.5/32", "label": "runner"}],
     }
     assert fresh(key).created_by_id == user.pk

@@ -1,0 +1,234 @@
+"""Enforce a key's rate limit and monthly quota (SPEC §18), after the allowlist and before scopes.
+
+A key with neither costs its requests nothing here. A limited key's request costs one Redis round
+trip (a Lua script: see :mod:`ratelimit_counters`) when the shared cache is Redis, and nothing
+outside this process otherwise: each process then counts alone.
+
+If Redis fails or hangs, the key cache's circuit breaker opens and, for its cool-down, requests
+skip Redis: with ``KEYFENCE_RATE_LIMIT_FAIL_OPEN`` (the default) each process counts alone meanwhile;
+without it, limited keys are refused with 503 ``RATE_LIMIT_UNAVAILABLE``. That is logged at most
+once a minute per process, not per request.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+
+from . import keycache
+from .conf import conf
+from .errors import ApiError
+from .models import ApiKey
+from .ratelimit_counters import LUA, QUOTA, RATE, Outcome, local_counter, outcome_from, script_args
+from .ratelimit_rules import RateLimit
+from .records import KeyRecord
+from .signals_out import quota_threshold_reached
+
+logger = logging.getLogger("keyfence.ratelimit")
+
+RATE_LIMITED = "RATE_LIMITED"
+QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
+RATE_LIMIT_UNAVAILABLE = "RATE_LIMIT_UNAVAILABLE"
+LOG_INTERVAL = 60.0
+THRESHOLDS = (80, 100)
+_state: dict[str, Any] = {}
+_log_lock = threading.Lock()
+
+
+class LimitExceeded(ApiError):
+    """A 429 (or, failing closed, a 503) whose ``wait`` becomes ``Retry-After``."""
+
+    def __init__(self, code: str, message: str, wait: int, status_code: int = 429) -> None:
+        super().__init__(code, message, status_code)
+        self.wait = max(int(wait), 1)
+
+
+def month_of(now: datetime) -> str:
+    """The calendar month (UTC) that a quota counts, as ``YYYY-MM``."""
+    return f"{now.year:04d}-{now.month:02d}"
+
+
+def seconds_to_next_month(now: datetime) -> int:
+    """Whole seconds, rounded up, until the next calendar month begins (UTC)."""
+    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+    start = datetime(year, month, 1, tzinfo=UTC)
+    return max(math.ceil((start - now).total_seconds()), 1)
+
+
+def _quota_key(key_id: Any, month: str) -> str:
+    return f"keyfence:quota:{key_id}:{month}"
+
+
+def _rate_key(key_id: Any) -> str:
+    return f"keyfence:rate:{key_id}"
+
+
+def _forget() -> None:
+    _state.clear()
+
+
+conf.on_reload(_forget)
+
+
+def _redis() -> tuple[Any, Any, Any] | None:
+    """``(client, script, make_key)`` when the shared cache is Django's Redis backend, else ``None``.
+
+    The client is built once per process: the backend would build one per call.
+    """
+    if "redis" not in _state:
+        found = None
+        cache = caches[conf.CACHE_ALIAS]
+        if keycache.cache_is_shared() and isinstance(cache, RedisCache):
+            client = cache._cache.get_client(write=True)
+            found = (client, client.register_script(LUA), cache.make_key)
+        _state["redis"] = found
+    redis: tuple[Any, Any, Any] | None = _state["redis"]
+    return redis
+
+
+def _outage(exc: BaseException | None) -> None:
+    """Log that limits are not counted across servers, at most once per ``LOG_INTERVAL``."""
+    now = time.monotonic()
+    with _log_lock:
+        if now < _state.get("logged_until", 0.0):
+            return
+        _state["logged_until"] = now + LOG_INTERVAL
+    how = "counting in each process alone" if conf.RATE_LIMIT_FAIL_OPEN else "refusing limited keys with 503"
+    logger.warning("Rate limits cannot be counted in the shared cache (%s); %s.", exc or "breaker open", how)
+
+
+def _count(record: KeyRecord, month: str, now: datetime) -> Outcome | None:
+    """Check and consume; ``None`` when the shared cache cannot count and the setting says fail closed."""
+    redis = _redis()
+    if redis is None:
+        return local_counter.hit(record.id, record.rate_limit, record.monthly_quota, month)
+    failure: BaseException | None = None
+    if not (keycache.breaker.open_until and keycache.breaker.is_open()):
+        _client, script, make_key = redis
+        try:
+            keys = [make_key(_rate_key(record.id)), make_key(_quota_key(record.id, month))]
+            # The month's counter outlives the month by a day, for clocks that disagree at midnight.
+            args = script_args(record.rate_limit, record.monthly_quota, seconds_to_next_month(now) + 86400)
+            result = outcome_from(script(keys=keys, args=args))
+        except Exception as exc:  # noqa: BLE001 - any cache failure opens the breaker
+            keycache.breaker.failed(exc)
+            failure = exc
+        else:
+            if keycache.breaker.open_until:
+                keycache.breaker.succeeded()
+            return result
+    _outage(failure)
+    if not conf.RATE_LIMIT_FAIL_OPEN:
+        return None
+    return local_counter.hit(record.id, record.rate_limit, record.monthly_quota, month)
+
+
+def limit_headers(rate: RateLimit | None, quota: int | None, result: Outcome, now: datetime) -> dict[str, str]:
+    """``RateLimit-Limit``, ``-Remaining`` and ``-Reset``: of the rate limit, or else of the quota."""
+    if rate is not None:
+        limit, remaining, reset = rate.requests, result.remaining, result.reset_seconds
+    else:
+        limit, remaining, reset = quota or 0, max((quota or 0) - result.used, 0), seconds_to_next_month(now)
+    return {"RateLimit-Limit": str(limit), "RateLimit-Remaining": str(max(remaining, 0)), "RateLimit-Reset": str(reset)}
+
+
+def _add_headers(request: Any, headers: dict[str, str]) -> None:
+    # DRF copies the view's ``headers`` onto whatever response it finalizes, errors included, so the
+    # headers reach any APIView that authenticates with keys, with no middleware in the host project.
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    target = getattr(view, "headers", None)
+    if isinstance(target, dict):
+        target.update(headers)
+
+
+def _announce(record: KeyRecord, quota: int, used: int, month: str) -> None:
+    # The script counts atomically, so exactly one request sees each threshold's count.
+    for percent in THRESHOLDS:
+        if used == math.ceil(quota * percent / 100):
+            results = quota_threshold_reached.send_robust(
+                sender=ApiKey,
+                key_id=record.id,
+                workspace_id=record.workspace_id,
+                key_name=record.name,
+                key_prefix=record.prefix,
+                percent=percent,
+                used=used,
+                quota=quota,
+                month=month,
+            )
+            for receiver, error in results:
+                if isinstance(error, Exception):
+                    logger.error("A receiver of quota_threshold_reached failed: %r: %s", receiver, error)
+
+
+def enforce(record: KeyRecord, request: Any) -> None:
+    """Count this request against the key's limits; raise ``RATE_LIMITED`` or ``QUOTA_EXCEEDED`` (429).
+
+    Every answer to a limited key carries the ``RateLimit-*`` headers; a refusal adds ``Retry-After``.
+    """
+    rate, quota = record.rate_limit, record.monthly_quota
+    if rate is None and quota is None:
+        return
+    now = datetime.now(UTC)
+    month = month_of(now)
+    result = _count(record, month, now)
+    if result is None:
+        raise LimitExceeded(
+            RATE_LIMIT_UNAVAILABLE,
+            "This key's rate limit cannot be checked just now. Try again in a moment.",
+            math.ceil(float(conf.CACHE_COOLDOWN_SECONDS)),
+            503,
+        )
+    _add_headers(request, limit_headers(rate, quota, result, now))
+    if result.outcome == QUOTA:
+        raise LimitExceeded(
+            QUOTA_EXCEEDED,
+            f"This API key has used its monthly quota of {quota:,} requests; "
+            "it resets at the start of next month (UTC).",
+            seconds_to_next_month(now),
+        )
+    if result.outcome == RATE and rate is not None:
+        raise LimitExceeded(
+            RATE_LIMITED,
+            f"This API key is limited to {rate.requests:,} requests per {rate.per}.",
+            result.retry_seconds,
+        )
+    if quota:
+        _announce(record, quota, result.used, month)
+
+
+def _has_limits(key: ApiKey) -> bool:
+    return key.rate_limit is not None or key.monthly_quota is not None
+
+
+def monthly_usage(keys: Iterable[ApiKey], now: datetime | None = None) -> dict[Any, int | None]:
+    """Requests counted this month per key id; ``None`` for keys with no limit (they are not
+    counted) and when the shared cache cannot be read. One round trip for the whole list."""
+    keys = list(keys)
+    usage: dict[Any, int | None] = {key.pk: None for key in keys}
+    limited: Sequence[ApiKey] = [key for key in keys if _has_limits(key)]
+    if not limited:
+        return usage
+    month = month_of(now or datetime.now(UTC))
+    redis = _redis()
+    if redis is None:
+        usage.update({key.pk: local_counter.used(key.pk, month) for key in limited})
+        return usage
+    if keycache.breaker.open_until and keycache.breaker.is_open():
+        return usage
+    client, _script, make_key = redis
+    try:
+        values = client.mget([make_key(_quota_key(key.pk, month)) for key in limited])
+    except Exception as exc:  # noqa: BLE001 - a page shows "unknown" rather than fail
+        keycache.breaker.failed(exc)
+        return usage
+    usage.update({key.pk: int(value or 0) for key, value in zip(limited, values, strict=True)})
+    return usage
