@@ -13,6 +13,7 @@ from django.utils import timezone
 from apikeys import services
 from apikeys.models import AllowlistMode
 from apikeys.networks import validate_allowlist
+from apikeys.ratelimit_rules import parse_rate_limit_text
 from workspaces.access import RoleDenied
 from workspaces.selectors import workspace_by_slug
 
@@ -46,6 +47,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workspace", metavar="SLUG", help="where the key goes; default: the user's personal workspace"
         )
+        parser.add_argument(
+            "--rate-limit",
+            metavar="N/PER",
+            help="such as 100/minute (per second, minute or hour); default: the workspace's default rate limit; "
+            "none for no limit",
+        )
+        parser.add_argument("--monthly-quota", metavar="N", help="requests per calendar month (UTC)")
 
     def _workspace_id(self, slug: str | None) -> Any:
         """The workspace's id; ``None`` (the user's personal workspace) when no slug is given."""
@@ -66,7 +74,12 @@ class Command(BaseCommand):
         if expires_in is not None and not 1 <= expires_in <= 3650:
             raise CommandError("INVALID_EXPIRY: --expires-in takes 1 to 3650 days.")
         workspace_id = self._workspace_id(options["workspace"])
+        quota = options["monthly_quota"]
+        # Any text reaches the one quota rule, so that "abc" gets INVALID_QUOTA as 0 does.
+        limits: dict[str, Any] = {"monthly_quota": int(quota) if quota and quota.lstrip("-").isdigit() else quota}
         try:
+            if options["rate_limit"] is not None:
+                limits["rate_limit"] = parse_rate_limit_text(options["rate_limit"])
             allowlist = validate_allowlist([_allow_item(item) for item in options["allow"]])
             _, full = services.key_create(
                 name=options["name"],
@@ -77,6 +90,7 @@ class Command(BaseCommand):
                 expires_at=timezone.now() + timedelta(days=expires_in) if expires_in else None,
                 actor=services.Actor(user_id=owner.pk),
                 workspace_id=workspace_id,
+                **limits,
             )
         except RoleDenied as exc:
             # The user's role in the workspace, as on the pages and the API (SPEC §13).
