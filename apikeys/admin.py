@@ -26,6 +26,7 @@ from .forms import validate_rows
 from .models import AllowlistEntry, ApiKey, AuditEvent
 from .networks import find_overlaps, normalize_cidr, validate_label
 from .policy_rules import allowlist_errors, expiry_errors
+from .ratelimit_rules import clean_monthly_quota, clean_rate_limit, parse_rate_limit_text
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -107,19 +108,49 @@ class AllowlistEntryInline(admin.TabularInline):
 
 class ApiKeyAdminForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+    rate_limit = forms.CharField(
+        label="Rate limit",
+        required=False,
+        help_text="N/second, N/minute or N/hour, such as 100/minute. Empty: none (a new key gets the "
+        "workspace's default rate limit; write none for no limit).",
+    )
+    monthly_quota = forms.IntegerField(
+        label="Monthly quota", required=False, help_text="Requests per calendar month (UTC). Empty: no quota."
+    )
 
     class Meta:
         model = ApiKey
-        fields = ["workspace", "name", "description", "scopes", "allowlist_mode", "expires_at"]
+        fields = [
+            "workspace",
+            "name",
+            "description",
+            "scopes",
+            "allowlist_mode",
+            "expires_at",
+            "rate_limit",
+            "monthly_quota",
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.MultipleChoiceField, self.fields["scopes"]).choices = [(name, name) for name in conf.all_scopes]
+        rate = self.instance.rate_limit if self.instance.pk else None
+        self.initial["rate_limit"] = f"{rate['requests']}/{rate['per']}" if rate else ""
+        self.rate_limit_given = False
         # The admin's split date and time inputs sit under one label that points at neither.
         for widget, part in zip(
             getattr(self.fields["expires_at"].widget, "widgets", []), ("date", "time"), strict=False
         ):
             widget.attrs["aria-label"] = f"Expires at: {part}"
+
+    def clean_rate_limit(self) -> dict[str, Any] | None:
+        # The text is parsed here and judged by the one rule (INVALID_RATE_LIMIT), as in the API.
+        text = self.cleaned_data.get("rate_limit") or ""
+        self.rate_limit_given = bool(text.strip())
+        return clean_rate_limit(parse_rate_limit_text(text))
+
+    def clean_monthly_quota(self) -> int | None:
+        return clean_monthly_quota(self.cleaned_data.get("monthly_quota"))
 
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean() or self.cleaned_data
@@ -132,9 +163,11 @@ class ApiKeyAdminForm(forms.ModelForm):
 
 
 def _key_fields(form: forms.ModelForm) -> dict[str, Any]:
-    return {
-        name: form.cleaned_data.get(name) for name in ("name", "description", "scopes", "allowlist_mode", "expires_at")
-    }
+    names = ["name", "description", "scopes", "allowlist_mode", "expires_at", "monthly_quota"]
+    # Left empty on a new key, the rate limit is the workspace's default (SPEC §14).
+    if not form.instance._state.adding or getattr(form, "rate_limit_given", False):
+        names.append("rate_limit")
+    return {name: form.cleaned_data.get(name) for name in names}
 
 
 @admin.register(ApiKey)
@@ -148,6 +181,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "prefix",
         "allowlist_mode",
         "entry_count",
+        "limits",
         "last_used_at",
         "revoked_at",
     ]
@@ -179,6 +213,12 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.display(description="entries", ordering="_entries")
     def entry_count(self, obj: WithAnnotations[ApiKey, _EntryCount]) -> int:
         return obj._entries
+
+    @admin.display(description="limits")
+    def limits(self, obj: ApiKey) -> str:
+        rate = f"{obj.rate_limit['requests']:,}/{obj.rate_limit['per']}" if obj.rate_limit else ""
+        quota = f"{obj.monthly_quota:,}/month" if obj.monthly_quota else ""
+        return " · ".join(part for part in (rate, quota) if part) or "-"
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Audit events protect their key; revoking is how a key is taken out of use.
