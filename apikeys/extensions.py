@@ -33,6 +33,11 @@ def register_traffic_source(source: TrafficSource) -> None:
         _traffic_sources.append(source)
 
 
+def traffic_recorded() -> bool:
+    """Whether an installed app aggregates traffic by address (the rollout assistant needs one)."""
+    return bool(_traffic_sources)
+
+
 def traffic_by_address(*, workspace_id: Any, key_id: Any, since: datetime) -> Sequence[Mapping[str, Any]] | None:
     """The key's requests since ``since`` by client address, or ``None`` when no installed app records them."""
     if not _traffic_sources:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from django import forms
@@ -12,10 +13,12 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 from .conf import conf
 from .models import AllowlistMode, ApiKey, WorkspacePolicy
 from .networks import MESSAGES, TOO_MANY_ENTRIES, EntryInput, find_overlaps, normalize_cidr, validate_allowlist
+from .windows import DURATIONS
 
 ENTRY_PREFIX = "entries"
 _NONCE_SESSION_KEY = "keyfence_form_nonces"
@@ -25,10 +28,15 @@ _FormT = TypeVar("_FormT", bound=forms.Form)
 
 
 class EntryForm(forms.Form):
-    """One allowlist row. Its rules run over the whole list in :class:`BaseEntryFormSet`."""
+    """One allowlist row. Its rules run over the whole list in :class:`BaseEntryFormSet`.
+
+    The window (SPEC §15) is text in UTC, ``YYYY-MM-DDTHH:MM[:SS]``, parsed by the one window rule.
+    """
 
     cidr = forms.CharField(label="IP address or CIDR", required=False, strip=False)
     label = forms.CharField(label="Label", required=False, strip=False)
+    not_before = forms.CharField(label="Starts (UTC)", required=False)
+    expires_at = forms.CharField(label="Expires (UTC)", required=False)
 
     def is_blank(self) -> bool:
         """True for a row left empty, which is skipped rather than refused."""
@@ -50,7 +58,15 @@ def apply_allowlist_errors(forms_in_order: Sequence[forms.BaseForm], exc: Valida
 
 def validate_rows(rows: Sequence[forms.BaseForm]) -> tuple[list[EntryInput], list[str]]:
     """Run the one list rule over rows whose own fields are valid."""
-    items = [{"cidr": form.cleaned_data["cidr"], "label": form.cleaned_data.get("label", "")} for form in rows]
+    items = [
+        {
+            "cidr": form.cleaned_data["cidr"],
+            "label": form.cleaned_data.get("label", ""),
+            "not_before": form.cleaned_data.get("not_before") or None,
+            "expires_at": form.cleaned_data.get("expires_at") or None,
+        }
+        for form in rows
+    ]
     try:
         return validate_allowlist(items), []
     except ValidationError as exc:
@@ -88,7 +104,7 @@ class BaseEntryFormSet(forms.BaseFormSet):
 
     def raw_rows(self) -> list[dict[str, str]]:
         """The rows as posted, errors or not."""
-        return [{"cidr": form["cidr"].data or "", "label": form["label"].data or ""} for form in self.forms]
+        return [{name: form[name].data or "" for name in ROW_FIELDS} for form in self.forms]
 
 
 # Up to the list limit the list rule answers (TOO_MANY_ENTRIES); far beyond it the formset
@@ -101,21 +117,39 @@ EntryFormSet = cast(
 
 
 _SMALL_INDEX = re.compile(r"[0-9]{1,3}")
+ROW_FIELDS = ("cidr", "label", "not_before", "expires_at")
 
 
-def rows_after_action(formset: BaseEntryFormSet, action: str) -> list[dict[str, str]]:
-    """Apply a row button pressed without JavaScript: ``add``, ``add:<ip>`` or ``remove:<index>``."""
+def rows_after_action(formset: BaseEntryFormSet, action: str, duration: str = "") -> list[dict[str, str]]:
+    """Apply a row button pressed without JavaScript: ``add``, ``add:<ip>``, ``addmine:<ip>`` or
+    ``remove:<index>``. ``addmine`` adds the address for ``duration`` (seconds, from "Add my IP")."""
     rows = formset.raw_rows()
     verb, _, argument = action.partition(":")
     if verb == "remove" and _SMALL_INDEX.fullmatch(argument) and int(argument) < len(rows):
         rows.pop(int(argument))
-    elif verb == "add":
+    elif verb in ("add", "addmine"):
+        expires = expiry_after(duration) if verb == "addmine" else ""
         blank = next((row for row in rows if not row["cidr"].strip()), None)
         if argument and blank is not None:
-            blank["cidr"] = argument
+            blank.update(cidr=argument, expires_at=expires)
         elif len(rows) < conf.MAX_ALLOWLIST_ENTRIES:
-            rows.append({"cidr": argument, "label": ""})
+            rows.append({"cidr": argument, "label": "", "not_before": "", "expires_at": expires})
     return rows
+
+
+def window_text(moment: datetime | None) -> str:
+    """A window bound as the row's input shows it: UTC, to the second."""
+    return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def expiry_after(duration: str) -> str:
+    """The expiry of an address added "for 1 hour" (or a day, or 7 days) from now; "" is permanent."""
+    seconds = {value: span for value, _, span in DURATIONS}.get(duration)
+    return window_text(timezone.now() + seconds) if seconds else ""
+
+
+def duration_choices() -> list[tuple[str, str]]:
+    return [(value, label) for value, label, _ in DURATIONS]
 
 
 def unbound_copy(form: _FormT) -> _FormT:

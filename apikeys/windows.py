@@ -23,9 +23,9 @@ MESSAGES = {
 # What the editor's "Add my IP" offers, as (value, label, duration).
 DURATIONS = [
     ("", "Permanent", None),
-    ("3600", "For 1 hour", timedelta(hours=1)),
-    ("86400", "For 1 day", timedelta(days=1)),
-    ("604800", "For 7 days", timedelta(days=7)),
+    ("3600", "1 hour", timedelta(hours=1)),
+    ("86400", "1 day", timedelta(days=1)),
+    ("604800", "7 days", timedelta(days=7)),
 ]
 
 ACTIVE, SCHEDULED, EXPIRED = "active", "scheduled", "expired"

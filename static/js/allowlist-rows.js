@@ -1,4 +1,5 @@
-/* Allowlist rows: Add IP, Add my IP, Add (from the blocked list) and Remove, without a round trip.
+/* Allowlist rows: Add IP, Add my IP (for a while, or for good), Add (from the blocked list) and Remove,
+   without a round trip.
    Every one of these buttons is also a submit button that the server understands, so the
    editor works without JavaScript; here they only change the rows in the page. */
 (function () {
@@ -43,7 +44,17 @@
     return rows[rows.length - 1];
   }
 
-  function addRow(editor, address) {
+  function pad(n) {
+    return (n < 10 ? "0" : "") + n;
+  }
+
+  /* The row's inputs take UTC, to the second, as the server shows them. */
+  function utcText(date) {
+    return date.getUTCFullYear() + "-" + pad(date.getUTCMonth() + 1) + "-" + pad(date.getUTCDate()) + "T" +
+      pad(date.getUTCHours()) + ":" + pad(date.getUTCMinutes()) + ":" + pad(date.getUTCSeconds());
+  }
+
+  function addRow(editor, address, seconds) {
     if (rowsOf(editor).length >= Number(editor.dataset.max)) {
       return;
     }
@@ -54,10 +65,15 @@
     var input = row.querySelector("input");
     if (address) {
       input.value = address;
+      var expires = row.querySelector('input[name$="-expires_at"]');
+      if (expires) {
+        expires.value = seconds ? utcText(new Date(Date.now() + seconds * 1000)) : "";
+      }
     }
     refresh(editor);
     input.focus();
-    announce(editor, address ? address + " added. Save to apply it." : "Row added.");
+    var until = seconds ? " until " + utcText(new Date(Date.now() + seconds * 1000)).replace("T", " ") + " UTC" : "";
+    announce(editor, address ? address + " added" + until + ". Save to apply it." : "Row added.");
   }
 
   function removeRow(editor, row) {
@@ -75,16 +91,20 @@
   document.addEventListener("click", function (event) {
     var button = event.target.closest('button[name="row_action"]');
     var editor = button && editorOf(button.form);
-    if (!editor) {
+    var parts = button ? button.value.split(":") : [];
+    var verb = parts.shift();
+    /* Check against recent traffic and Suggest entries go to the server, rows and all. */
+    if (!editor || ["remove", "add", "addmine"].indexOf(verb) < 0) {
       return;
     }
     event.preventDefault();
-    var parts = button.value.split(":");
-    var verb = parts.shift();
     if (verb === "remove") {
       removeRow(editor, button.closest("[data-entry-row]"));
     } else if (verb === "add") {
-      addRow(editor, parts.join(":"));
+      addRow(editor, parts.join(":"), 0);
+    } else {
+      var duration = document.querySelector("[data-my-ip-duration]");
+      addRow(editor, parts.join(":"), duration ? Number(duration.value || 0) : 0);
     }
   });
 })();

@@ -309,7 +309,7 @@ def test_allowlist_page_shows_matches_overlaps_blocked_ips_and_history(user: Any
     assert "203.0.113.5/32 lies inside 203.0.113.0/24" in html
     assert "Last matched:" in html and "never" in html
     assert "data-entry-count>2</span> of 20 entries" in html and "Your current IP: <strong>127.0.0.1</strong>" in html
-    assert 'value="add:127.0.0.1"' in html and 'value="add:192.0.2.44"' in html and "192.0.2.55" not in html
+    assert 'value="addmine:127.0.0.1"' in html and 'value="add:192.0.2.44"' in html and "192.0.2.55" not in html
     assert "Key created" in html and "added 203.0.113.0/24" in html
 
 
