@@ -20,28 +20,27 @@ from workspaces.access import authorize
 from workspaces.current import current_membership
 from workspaces.roles import Action, can
 
-from . import extensions, rollout_views, selectors, services
+from . import extensions, selectors, services
 from .conf import conf
 from .forms import (
     ENTRY_PREFIX,
-    ROW_FIELDS,
     EntryFormSet,
     KeyForm,
     ModeForm,
     RollForm,
     add_service_errors,
     consume_nonce,
-    duration_choices,
     issue_nonce,
     overlap_notes,
     rows_after_action,
     unbound_copy,
 )
 from .models import ApiKey
+from .ratelimit import monthly_usage
+from .ratelimit_forms import LimitsForm
 from .request import AuthenticatedHttpRequest, actor_of, client_ip_text
 from .services.leaks import active_containment
 
-ROW_BLANK = dict.fromkeys(ROW_FIELDS, "")
 ALREADY_DONE = (
     "That form was already submitted, so nothing was done twice. A secret is shown only once: "
     "if you did not copy it, roll the key to get a new one."
@@ -79,7 +78,6 @@ def _editor_context(request: HttpRequest, rows: Any) -> dict[str, Any]:
         "max_entries": conf.MAX_ALLOWLIST_ENTRIES,
         "at_limit": len(rows.forms) >= conf.MAX_ALLOWLIST_ENTRIES,
         "client_ip": client_ip_text(request),
-        "durations": duration_choices(),
     }
 
 
@@ -100,11 +98,27 @@ def developer(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The API Keys table of the current workspace; each row offers what the member may do to it."""
     keys = list(selectors.key_list_for(workspace_id=_workspace_id(request)))
     changeable = {key.pk for key in keys if _may_change(request, key)}
-    return render(request, "apikeys/developer.html", {"keys": keys, "changeable": changeable})
+    # This month's usage of limited keys, one read for the whole table (SPEC §18).
+    usage = monthly_usage(keys)
+    return render(request, "apikeys/developer.html", {"keys": keys, "changeable": changeable, "usage": usage})
 
 
-def _render_create(request: HttpRequest, form: KeyForm, rows: Any, list_errors: Sequence[str] = ()) -> HttpResponse:
+def _limits_for(request: HttpRequest, form: KeyForm) -> LimitsForm:
+    """The Limits fields: as typed (after a row button), or the workspace's default rate limit."""
+    if request.method == "POST":
+        return unbound_copy(LimitsForm(request.POST))
+    return LimitsForm.showing(form.policy.default_rate_limit if form.policy else None, None)
+
+
+def _render_create(
+    request: HttpRequest,
+    form: KeyForm,
+    rows: Any,
+    list_errors: Sequence[str] = (),
+    limits: LimitsForm | None = None,
+) -> HttpResponse:
     context = {
+        "limits": limits or _limits_for(request, form),
         "form": form,
         "nonce": issue_nonce(request.session),
         **_editor_context(request, rows),
@@ -113,7 +127,7 @@ def _render_create(request: HttpRequest, form: KeyForm, rows: Any, list_errors: 
     return render(request, "apikeys/key_create.html", context)
 
 
-def _create_from(request: AuthenticatedHttpRequest, form: KeyForm, rows: Any) -> tuple[ApiKey, str]:
+def _create_from(request: AuthenticatedHttpRequest, form: KeyForm, rows: Any, limits: LimitsForm) -> tuple[ApiKey, str]:
     data = form.cleaned_data
     days = data.get("expires_in")
     return services.key_create(
@@ -125,6 +139,7 @@ def _create_from(request: AuthenticatedHttpRequest, form: KeyForm, rows: Any) ->
         allowlist=rows.entries,
         allowlist_mode=data["allowlist_mode"],
         expires_at=timezone.now() + timedelta(days=days) if days else None,
+        **limits.limits(),
     )
 
 
@@ -140,48 +155,40 @@ def key_create(request: AuthenticatedHttpRequest) -> HttpResponse:
         return _render_create(request, KeyForm(policy=policy), rows)
     form, rows = KeyForm(request.POST, policy=policy), EntryFormSet(request.POST, prefix=ENTRY_PREFIX)
     if action := request.POST.get("row_action"):
-        after = rows_after_action(rows, action, request.POST.get("my_ip_duration", ""))
-        return _render_create(request, unbound_copy(form), EntryFormSet(initial=after, prefix=ENTRY_PREFIX))
-    if form.is_valid() and rows.is_valid():
+        return _render_create(
+            request, unbound_copy(form), EntryFormSet(initial=rows_after_action(rows, action), prefix=ENTRY_PREFIX)
+        )
+    limits = LimitsForm(request.POST)
+    if all([form.is_valid(), rows.is_valid(), limits.is_valid()]):
         if not consume_nonce(request.session, request.POST.get("nonce", "")):
             messages.info(request, ALREADY_DONE)
             return redirect("developer")
         try:
-            key, secret = _create_from(request, form, rows)
+            key, secret = _create_from(request, form, rows, limits)
         except ValidationError as exc:
-            return _render_create(request, form, rows, add_service_errors(form, exc, list_field="allowlist"))
+            rest = limits.take_errors(exc)
+            return _render_create(request, form, rows, add_service_errors(form, rest, list_field="allowlist"), limits)
         else:
             return _secret_response(request, key, secret, rolled=False)
-    return _render_create(request, form, rows)
+    return _render_create(request, form, rows, limits=limits)
 
 
 def _row_notes(rows: Any, key: ApiKey) -> list[dict[str, Any]]:
-    """Per row: when its stored entry last matched, whether it lies inside another row, and its window."""
+    """Per row: when its stored entry last matched, and whether it lies inside another row."""
     stored = {entry.cidr: entry for entry in key.entries.all()}
-    raw = rows.raw_rows() if rows.is_bound else [{**ROW_BLANK, **f.initial} for f in rows]
-    values = [row["cidr"] for row in raw]
+    values = [row["cidr"] for row in rows.raw_rows()] if rows.is_bound else [f.initial.get("cidr", "") for f in rows]
     overlaps = overlap_notes(values)
     notes = []
-    for value, row in zip(values, raw, strict=True):
+    for value in values:
         entry = stored.get(value.strip())
-        window = rollout_views.describe_window(row["not_before"], row["expires_at"])
-        notes.append({"entry": entry, "overlap": overlaps.get(value.strip(), ""), "window": window})
+        notes.append({"entry": entry, "overlap": overlaps.get(value.strip(), "")})
     return notes
 
 
 def _render_allowlist(
-    request: AuthenticatedHttpRequest,
-    key: ApiKey,
-    rows: Any,
-    mode: ModeForm,
-    errors: Sequence[str] = (),
-    **assistant: Any,
+    request: AuthenticatedHttpRequest, key: ApiKey, rows: Any, mode: ModeForm, errors: Sequence[str] = ()
 ) -> HttpResponse:
     context = {
-        # The rollout assistant (SPEC §15): what "Check against recent traffic" or "Suggest entries" found.
-        **assistant,
-        "assistant": rollout_views.assistant_available(),
-        "may_suggest": rollout_views.may_suggest(key),
         **_editor_context(request, rows),
         "key": key,
         "mode_form": mode,
@@ -204,7 +211,7 @@ def allowlist(request: AuthenticatedHttpRequest, key_id: Any) -> HttpResponse:
     """The IP Allowlist editor: Save replaces every row and the mode at once, or changes nothing."""
     key = _key(request, key_id)
     if request.method == "GET":
-        initial = rollout_views.initial_rows(key)
+        initial = [{"cidr": entry.cidr, "label": entry.label} for entry in key.entries.all()]
         return _render_allowlist(
             request,
             key,
@@ -213,10 +220,9 @@ def allowlist(request: AuthenticatedHttpRequest, key_id: Any) -> HttpResponse:
         )
     rows, mode = EntryFormSet(request.POST, prefix=ENTRY_PREFIX), ModeForm(request.POST)
     if action := request.POST.get("row_action"):
-        if action in rollout_views.ACTIONS:
-            return rollout_views.respond(request, key, rows, mode, action, _render_allowlist)
-        after = rows_after_action(rows, action, request.POST.get("my_ip_duration", ""))
-        return _render_allowlist(request, key, EntryFormSet(initial=after, prefix=ENTRY_PREFIX), unbound_copy(mode))
+        return _render_allowlist(
+            request, key, EntryFormSet(initial=rows_after_action(rows, action), prefix=ENTRY_PREFIX), unbound_copy(mode)
+        )
     errors: list[str] = []
     if rows.is_valid() and mode.is_valid():
         try:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import leak_views, members_views, policy_views, views
+from . import leak_views, limits_views, members_views, policy_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,6 +16,7 @@ urlpatterns = [
         name="key-containment-undo",
     ),
     path("settings/developer/keys/<uuid:key_id>/revoke/", views.key_revoke, name="key-revoke"),
+    path("settings/developer/keys/<uuid:key_id>/limits/", limits_views.key_limits, name="key-limits"),
     path("settings/developer/policies/", policy_views.policies, name="policies"),
     path("settings/members/", members_views.member_list, name="members"),
     path("settings/members/add/", members_views.member_add, name="member-add"),
