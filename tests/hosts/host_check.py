@@ -39,9 +39,23 @@ expect("keys api", client.get("/api/v1/keys").status_code, 200)
 outside = APIClient(REMOTE_ADDR="198.51.100.1", HTTP_AUTHORIZATION=f"Bearer {secret}").get("/api/orders")
 expect("outside the allowlist", (outside.status_code, outside.json()["error"]["code"]), (403, "IP_NOT_ALLOWED"))
 expect("bad key", APIClient(HTTP_AUTHORIZATION="Bearer kf_nope").get("/api/orders").status_code, 401)
+_, limited_secret = services.key_create(
+    name="limited host key",
+    scopes=["orders:read"],
+    allowlist=[],
+    rate_limit={"requests": 1, "per": "hour"},
+    actor=services.Actor(user_id=owner.pk),
+)
+limited = APIClient(HTTP_AUTHORIZATION=f"Bearer {limited_secret}")
+first, second = limited.get("/api/orders"), limited.get("/api/orders")
+expect(
+    "rate limit headers", (first.status_code, first["RateLimit-Limit"], first["RateLimit-Remaining"]), (200, "1", "0")
+)
+expect("over the rate limit", (second.status_code, second.json()["error"]["code"]), (429, "RATE_LIMITED"))
+expect("retry after", int(second["Retry-After"]) > 3500 and second["RateLimit-Remaining"] == "0", True)
 expect("usagelogs installed", apps.is_installed("usagelogs"), apps.is_installed("usagelogs"))
 if apps.is_installed("usagelogs"):
     from usagelogs.models import UsageLog
 
-    expect("logged", sorted(UsageLog.objects.values_list("status_code", flat=True)), [200, 200, 401, 403])
+    expect("logged", sorted(UsageLog.objects.values_list("status_code", flat=True)), [200, 200, 200, 401, 403, 429])
 print("host project ok")
