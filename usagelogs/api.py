@@ -7,12 +7,14 @@ from typing import Any
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.pagination import CursorPagination
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,17 +27,32 @@ from apikeys.schema import api_operation, error_codes
 from .export import csv_lines, csv_response
 from .filters import UsageLogFilter
 from .models import UsageLog
-from .selectors import logs_for
+from .selectors import NEWEST_FIRST, logs_for
 from .serializers import UsageLogSerializer
 
 
 class UsageLogPagination(CursorPagination):
-    """Keyset pagination by id: no OFFSET, no COUNT(*) over the table."""
+    """Keyset pagination, newest first by time (ties by id): no OFFSET over the table, no COUNT(*).
 
-    ordering = "-id"
+    The cursor holds the time of the page's edge, so a page of any age is one index range, in one
+    daily partition on PostgreSQL.
+    """
+
+    ordering = NEWEST_FIRST
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            try:
+                moment = parse_datetime(str(cursor.position))
+            except ValueError:
+                moment = None
+            if moment is None or moment.tzinfo is None:
+                raise NotFound(self.invalid_cursor_message)
+        return cursor
 
 
 LOGS_READ = "logs:read"

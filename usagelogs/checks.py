@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.checks import Error, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.db import DatabaseError
+from django.utils import timezone
 
 from .conf import LOG_MODES, conf
 
@@ -38,7 +40,14 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
         errors.append(
             Error("KEYFENCE_LOG_EXCLUDE_PATHS must be a list of paths starting with '/'.", id="usagelogs.E003")
         )
-    for name in ("LOG_BATCH_SIZE", "LOG_MAX_QUEUE", "LOG_WRITE_RETRIES", "PRUNE_BATCH_SIZE"):
+    for name in (
+        "LOG_BATCH_SIZE",
+        "LOG_MAX_QUEUE",
+        "LOG_WRITE_RETRIES",
+        "PRUNE_BATCH_SIZE",
+        "PRUNE_LOCK_TIMEOUT_MS",
+        "PARTITION_DAYS_AHEAD",
+    ):
         value = conf.raw(name)
         if not _is_int(value) or value < 1:
             errors.append(Error(f"KEYFENCE_{name} must be a positive whole number.", id="usagelogs.E004"))
@@ -47,3 +56,29 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
         if not _is_number(value) or value < 0:
             errors.append(Error(f"KEYFENCE_{name} must be a number of seconds, 0 or more.", id="usagelogs.E005"))
     return errors
+
+
+@register(Tags.database)
+def check_partitions(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """On PostgreSQL: tomorrow's partition exists, and no rows wait in the default partition.
+
+    Run by ``manage.py check --database default`` and before ``migrate``. Rows in the default
+    partition are never lost, but they make creating their day's partition slower and are pruned
+    row by row: both mean that ``create_usage_log_partitions`` has not run, or failed.
+    """
+    if not databases:
+        return []
+    from . import partitions
+
+    try:
+        problems = list(partitions.coverage_problems(now=timezone.now(), days_ahead=1))
+    except DatabaseError as exc:
+        return [Warning(f"Could not read the usage-log partitions: {exc}", id="usagelogs.W011")]
+    return [
+        (Error if problem.startswith("no ") else Warning)(
+            f"{problem[0].upper()}{problem[1:]}.",
+            hint="Run `python manage.py create_usage_log_partitions` (daily, from the scheduler).",
+            id="usagelogs.E010" if problem.startswith("no ") else "usagelogs.W010",
+        )
+        for problem in problems
+    ]

@@ -27,6 +27,11 @@ class UsageLogSettings(AppSettings):
         # the write lock (SQLite has one per database) gets in between batches.
         "PRUNE_BATCH_SIZE": 2_000,
         "PRUNE_PAUSE_SECONDS": 0.05,
+        # PostgreSQL: how long dropping a partition may wait for its lock before it steps back and
+        # retries, so that log writes never queue behind it for longer.
+        "PRUNE_LOCK_TIMEOUT_MS": 50,
+        # PostgreSQL: daily partitions are created this many days ahead.
+        "PARTITION_DAYS_AHEAD": 7,
     }
 
     @property
@@ -80,6 +85,14 @@ class UsageLogSettings(AppSettings):
     @property
     def PRUNE_PAUSE_SECONDS(self) -> float:  # noqa: N802
         return cast(float, self._get("PRUNE_PAUSE_SECONDS"))
+
+    @property
+    def PRUNE_LOCK_TIMEOUT_MS(self) -> int:  # noqa: N802
+        return cast(int, self._get("PRUNE_LOCK_TIMEOUT_MS"))
+
+    @property
+    def PARTITION_DAYS_AHEAD(self) -> int:  # noqa: N802
+        return cast(int, self._get("PARTITION_DAYS_AHEAD"))
 
 
 conf = UsageLogSettings()

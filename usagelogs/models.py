@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.db import models
 from django.utils import timezone
 
@@ -49,21 +51,24 @@ class UsageLog(models.Model):
     response_time_ms = models.FloatField(default=0)
 
     class Meta:
-        ordering = ["-id"]
+        # Newest first: by the time of the request, then by id between requests of the same
+        # microsecond. On PostgreSQL the table is partitioned by that time (see partitions.py), so
+        # a page of any date range is an index range in one or two daily partitions.
+        ordering = ["-timestamp", "-id"]
         # The API, the page and the CSV always filter by workspace, so every filter index starts
-        # with it: then it holds more equality columns than the plain workspace index, and SQLite,
-        # which keeps no statistics unless told to, picks it over that one. "-id" serves the cursor
-        # order.
+        # with it, and ends with the page order, so that any page, however deep or old, is an
+        # index range of 51 rows.
         indexes = [
-            models.Index(fields=["workspace", "-id"], name="log_ws_id"),
-            models.Index(fields=["workspace", "api_key", "-id"], name="log_ws_key_id"),
-            models.Index(fields=["workspace", "api_key", "status_code", "-id"], name="log_ws_key_status_id"),
-            models.Index(fields=["workspace", "status_code", "-id"], name="log_ws_status_id"),
-            models.Index(fields=["workspace", "decision", "-id"], name="log_ws_decision_id"),
-            models.Index(fields=["workspace", "method", "-id"], name="log_ws_method_id"),
-            models.Index(fields=["workspace", "timestamp"], name="log_ws_ts"),
+            models.Index(fields=["workspace", "-timestamp", "-id"], name="log_ws_ts_id"),
+            models.Index(fields=["workspace", "api_key", "-timestamp", "-id"], name="log_ws_key_ts_id"),
+            models.Index(
+                fields=["workspace", "api_key", "status_code", "-timestamp", "-id"], name="log_ws_key_status_ts_id"
+            ),
+            models.Index(fields=["workspace", "status_code", "-timestamp", "-id"], name="log_ws_status_ts_id"),
+            models.Index(fields=["workspace", "decision", "-timestamp", "-id"], name="log_ws_decision_ts_id"),
+            models.Index(fields=["workspace", "method", "-timestamp", "-id"], name="log_ws_method_ts_id"),
             models.Index(fields=["workspace", "client_ip_key"], name="log_ws_ip"),
-            # Retention pruning.
+            # Retention: the trim of the oldest partition and of the default one.
             models.Index(fields=["timestamp"], name="log_ts"),
             # A key's recently blocked addresses (the allowlist page); the key's ON DELETE SET NULL.
             models.Index(fields=["api_key", "decision", "timestamp"], name="log_key_decision_ts"),
@@ -72,3 +77,53 @@ class UsageLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} {self.status_code}"
+
+
+NO_KEY = UUID(int=0)
+
+
+class StatusClass(models.TextChoices):
+    """Status codes by class; 429 (rate limited, over quota) is a class of its own."""
+
+    INFORMATIONAL = "1xx", "1xx"
+    SUCCESS = "2xx", "2xx"
+    REDIRECT = "3xx", "3xx"
+    CLIENT_ERROR = "4xx", "4xx other than 429"
+    TOO_MANY = "429", "429"
+    SERVER_ERROR = "5xx", "5xx"
+
+
+def status_class(code: int) -> str:
+    """The class a status code is counted in: ``429`` alone, otherwise ``2xx``, ``4xx``, ..."""
+    return "429" if code == 429 else f"{min(max(code // 100, 1), 5)}xx"
+
+
+class UsageRollup(models.Model):
+    """Requests per workspace, key, hour, decision and status class, written with each log batch.
+
+    ``key_id`` is the key's id, or :data:`NO_KEY` for requests that named no key (a browser session):
+    a plain column rather than a foreign key, so that deleting a key neither rewrites nor loses the
+    counts, and so that the group's unique constraint never holds a NULL.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
+    key_id = models.UUIDField(default=NO_KEY)
+    hour = models.DateTimeField()
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    status_class = models.CharField(max_length=3, choices=StatusClass.choices)
+    requests = models.BigIntegerField(default=0)
+    total_response_ms = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            # Also the index of every read: a workspace's hours, then the rest of the group.
+            models.UniqueConstraint(
+                fields=["workspace", "hour", "key_id", "decision", "status_class"], name="rollup_group"
+            ),
+        ]
+        indexes = [models.Index(fields=["hour"], name="rollup_hour")]  # retention
+        verbose_name = "hourly usage rollup"
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H:00} {self.decision} {self.status_class}: {self.requests}"

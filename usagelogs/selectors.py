@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncDay, TruncHour
 
-from .models import Decision, UsageLog
+from .models import Decision, StatusClass, UsageLog, UsageRollup
+from .rollup import hour_of
+
+NEWEST_FIRST = ("-timestamp", "-id")
 
 
 def logs_for(*, workspace_id: Any) -> QuerySet[UsageLog]:
     """The workspace's log rows, newest first. Rows with no workspace are for staff, in the admin."""
-    return UsageLog.objects.filter(workspace_id=workspace_id).order_by("-id")
+    return UsageLog.objects.filter(workspace_id=workspace_id).order_by(*NEWEST_FIRST)
 
 
 def blocked_ips_for(*, workspace_id: Any, key_id: UUID, since: datetime) -> list[Mapping[str, Any]]:
@@ -71,28 +75,160 @@ def request_counts(
     return {row["bucket"]: (row["total"] - row["blocked"], row["blocked"]) for row in rows}
 
 
+HOUR = timedelta(hours=1)
+
+
+def _rollup_filter(cleaned: Mapping[str, Any]) -> Q | None:
+    """The filters as a condition on the rollup, or ``None`` when the rollup cannot answer them
+    (method, client IP, an exact status code other than 429)."""
+    if cleaned.get("method") or cleaned.get("client_ip"):
+        return None
+    condition = Q()
+    if cleaned.get("api_key") is not None:
+        condition &= Q(key_id=cleaned["api_key"].pk)
+    if cleaned.get("decision"):
+        condition &= Q(decision=cleaned["decision"])
+    if cleaned.get("blocked"):
+        condition &= Q(decision=Decision.BLOCKED)
+    status = cleaned.get("status_code")
+    if status:
+        low, high = status
+        if low == high == 429:
+            condition &= Q(status_class=StatusClass.TOO_MANY)
+        elif low == high:
+            return None
+        else:
+            classes = [f"{low // 100}xx"] + (["429"] if low == 400 else [])
+            condition &= Q(status_class__in=classes)
+    return condition
+
+
+def _ceil_hour(moment: datetime) -> datetime:
+    floor = hour_of(moment)
+    return floor if floor == moment else floor + HOUR
+
+
+def chart_counts(
+    queryset: QuerySet[UsageLog],
+    *,
+    workspace_id: Any,
+    cleaned: Mapping[str, Any],
+    start: datetime,
+    end: datetime,
+    unit: str,
+) -> dict[datetime, tuple[int, int]]:
+    """What :func:`request_counts` answers, read from the hourly rollup for every whole hour.
+
+    Hours cut by ``since`` or ``until``, and filters the rollup does not hold, are counted from the
+    log rows of ``queryset`` (already filtered); a partial hour at either end costs one index range.
+    """
+    condition = _rollup_filter(cleaned)
+    if condition is None:
+        return request_counts(queryset, start=start, end=end, unit=unit)
+    low = max(start, cleaned["since"]) if cleaned.get("since") else start
+    high = min(end, cleaned["until"]) if cleaned.get("until") else end
+    whole_low, whole_high = _ceil_hour(low), hour_of(high)
+    if whole_low >= whole_high:
+        return request_counts(queryset, start=low, end=high, unit=unit)
+    totals: dict[datetime, list[int]] = {}
+    rows = (
+        UsageRollup.objects.filter(condition, workspace_id=workspace_id, hour__gte=whole_low, hour__lt=whole_high)
+        .values("hour")
+        .annotate(total=Sum("requests"), blocked=Sum("requests", filter=Q(decision=Decision.BLOCKED)))
+    )
+    for row in rows:
+        hour = row["hour"].astimezone(UTC)
+        bucket = hour.replace(hour=0) if unit == "day" else hour
+        counted = totals.setdefault(bucket, [0, 0])
+        counted[0] += row["total"] - (row["blocked"] or 0)
+        counted[1] += row["blocked"] or 0
+    for edge_start, edge_end in ((low, whole_low), (whole_high, high)):
+        if edge_start < edge_end:
+            for bucket, (allowed, blocked) in request_counts(
+                queryset, start=edge_start, end=edge_end, unit=unit
+            ).items():
+                counted = totals.setdefault(bucket, [0, 0])
+                counted[0] += allowed
+                counted[1] += blocked
+    return {bucket: (allowed, blocked) for bucket, (allowed, blocked) in totals.items()}
+
+
+def usage_counts(*, workspace_id: Any, key_ids: list[UUID], since: datetime) -> dict[UUID, int]:
+    """Requests per key since ``since`` (rounded down to its hour), from the hourly rollup."""
+    rows = (
+        UsageRollup.objects.filter(workspace_id=workspace_id, key_id__in=key_ids, hour__gte=hour_of(since))
+        .values("key_id")
+        .annotate(total=Sum("requests"))
+    )
+    return {row["key_id"]: row["total"] for row in rows}
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_POSITION = re.compile(r"(-?[0-9]{1,17})_([0-9]{1,19})")
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a page starts or ends: a row's time and id, written ``<microseconds>_<id>`` in URLs."""
+
+    timestamp: datetime
+    id: int
+
+    @classmethod
+    def of(cls, row: UsageLog) -> Position:
+        return cls(row.timestamp, row.id)
+
+    @classmethod
+    def parse(cls, text: str) -> Position | None:
+        """The position a cursor names, or ``None`` for anything else."""
+        match = _POSITION.fullmatch(text)
+        if not match:
+            return None
+        try:
+            return cls(_EPOCH + timedelta(microseconds=int(match.group(1))), int(match.group(2)))
+        except OverflowError:
+            return None
+
+    def __str__(self) -> str:
+        return f"{(self.timestamp - _EPOCH) // timedelta(microseconds=1)}_{self.id}"
+
+
+def _older(queryset: QuerySet[UsageLog], position: Position) -> QuerySet[UsageLog]:
+    # "timestamp <= t" bounds the index range; the OR only sorts out rows of that same instant.
+    return queryset.filter(timestamp__lte=position.timestamp).filter(
+        Q(timestamp__lt=position.timestamp) | Q(id__lt=position.id)
+    )
+
+
+def _newer(queryset: QuerySet[UsageLog], position: Position) -> QuerySet[UsageLog]:
+    return queryset.filter(timestamp__gte=position.timestamp).filter(
+        Q(timestamp__gt=position.timestamp) | Q(id__gt=position.id)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class LogPage:
     """One page of rows, newest first, with the cursors of the pages around it (``None``: none)."""
 
     rows: list[UsageLog]
-    newer_cursor: int | None
-    older_cursor: int | None
+    newer_cursor: Position | None
+    older_cursor: Position | None
 
 
 def log_page(
-    queryset: QuerySet[UsageLog], *, before: int | None = None, after: int | None = None, size: int = 50
+    queryset: QuerySet[UsageLog], *, before: Position | None = None, after: Position | None = None, size: int = 50
 ) -> LogPage:
-    """Keyset pagination on id: rows older than ``before`` or newer than ``after``; no OFFSET, no COUNT."""
+    """Keyset pagination on (timestamp, id): rows older than ``before`` or newer than ``after``; no
+    OFFSET, no COUNT."""
     if after is not None:
-        chunk = list(queryset.filter(id__gt=after).order_by("id")[: size + 1])
+        chunk = list(_newer(queryset, after).order_by("timestamp", "id")[: size + 1])
         rows = chunk[:size][::-1]
         has_newer = len(chunk) > size
-        has_older = bool(rows) and queryset.filter(id__lt=rows[-1].id).exists()
+        has_older = bool(rows) and _older(queryset, Position.of(rows[-1])).exists()
     else:
-        scoped = queryset.filter(id__lt=before) if before is not None else queryset
-        chunk = list(scoped.order_by("-id")[: size + 1])
+        scoped = _older(queryset, before) if before is not None else queryset
+        chunk = list(scoped.order_by(*NEWEST_FIRST)[: size + 1])
         rows = chunk[:size]
         has_older = len(chunk) > size
-        has_newer = before is not None and bool(rows) and queryset.filter(id__gt=rows[0].id).exists()
-    return LogPage(rows, rows[0].id if has_newer else None, rows[-1].id if has_older else None)
+        has_newer = before is not None and bool(rows) and _newer(queryset, Position.of(rows[0])).exists()
+    return LogPage(rows, Position.of(rows[0]) if has_newer else None, Position.of(rows[-1]) if has_older else None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -17,22 +16,18 @@ from workspaces.current import current_membership
 
 from . import chart
 from .filters import UsageLogFilter
-from .selectors import log_page, logs_for, request_counts
+from .selectors import Position, chart_counts, log_page, logs_for
 
 CURSORS = ("before", "after")
 PAGE_SIZE = 50
 _EMPTY_LABELS = {"api_key": "All keys", "method": "Any method", "decision": "Any decision"}
 
 
-_ROW_ID = re.compile(r"[0-9]{1,19}")
+def _cursor(query: QueryDict, name: str) -> Position | None:
+    return Position.parse(query.get(name, ""))
 
 
-def _cursor(query: QueryDict, name: str) -> int | None:
-    value = query.get(name, "")
-    return int(value) if _ROW_ID.fullmatch(value) else None
-
-
-def filter_query(query: QueryDict, **cursor: int) -> str:
+def filter_query(query: QueryDict, **cursor: Position) -> str:
     """The query string without its cursor, optionally with a new one: filters stay bookmarkable."""
     params = query.copy()
     for name in CURSORS:
@@ -53,9 +48,11 @@ def _prepare_form(form: Any) -> None:
     form.fields["status_code"].widget.attrs.update({"placeholder": "404 or 4xx", "inputmode": "text"})
 
 
-def _chart(queryset: Any, cleaned: dict[str, Any]) -> chart.Chart:
+def _chart(queryset: Any, workspace_id: Any, cleaned: dict[str, Any]) -> chart.Chart:
     window = chart.window_for(cleaned.get("since"), cleaned.get("until"), timezone.now())
-    counts = request_counts(queryset, start=window.start, end=window.end, unit=window.unit)
+    counts = chart_counts(
+        queryset, workspace_id=workspace_id, cleaned=cleaned, start=window.start, end=window.end, unit=window.unit
+    )
     return chart.build_chart(chart.fill(window, counts), window)
 
 
@@ -77,7 +74,8 @@ def _page_context(request: HttpRequest, queryset: Any) -> dict[str, Any]:
 def usage_logs(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The current workspace's logs: the filter form (GET, so the URL carries it), the chart, the
     table and the CSV link."""
-    logs = logs_for(workspace_id=current_membership(request).workspace_id)
+    workspace_id = current_membership(request).workspace_id
+    logs = logs_for(workspace_id=workspace_id)
     filterset = UsageLogFilter(request.GET, queryset=logs.select_related("api_key"), request=request)
     _prepare_form(filterset.form)
     query = filter_query(request.GET)
@@ -90,6 +88,6 @@ def usage_logs(request: AuthenticatedHttpRequest) -> HttpResponse:
     }
     if filterset.is_valid():
         context.update(_page_context(request, filterset.qs))
-        context["chart"] = _chart(filterset.qs, filterset.form.cleaned_data)
+        context["chart"] = _chart(filterset.qs, workspace_id, filterset.form.cleaned_data)
         context["has_any"] = bool(context["page"].rows) or logs.exists()
     return render(request, "usagelogs/usage_logs.html", context)

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from django.utils import timezone
 
 from apikeys.networks import parse_client_address, sortable_key
+from tests.usagelogs.helpers import written
 from usagelogs.models import UsageLog
 
 # `make screenshots` refreshes the committed ones in docs/screenshots; a plain test run writes
@@ -53,9 +54,10 @@ def seed_log(
     error: str = "",
     at: datetime | None = None,
 ) -> UsageLog:
-    """A usage-log row as the middleware would have written it."""
+    """A usage-log row as the middleware would have written it, through the log writer (with its
+    hourly rollup, which the chart reads)."""
     address = parse_client_address(ip)
-    return UsageLog.objects.create(
+    return written(
         timestamp=at or timezone.now(),
         workspace_id=key.workspace_id if key else None,
         api_key=key,

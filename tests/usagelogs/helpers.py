@@ -8,7 +8,10 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 from django.test import Client, RequestFactory
+from django.utils import timezone
 
+from usagelogs.inserts import insert_rows
+from usagelogs.models import UsageLog
 from workspaces.current import SESSION_KEY
 from workspaces.models import Membership, Role, Workspace
 from workspaces.services import personal_workspace_for, workspace_create
@@ -45,3 +48,20 @@ def signed_in(user: Any, *, workspace: Workspace | None = None) -> Client:
         session[SESSION_KEY] = workspace.slug
         session.save()
     return client
+
+
+def written(**fields: Any) -> UsageLog:
+    """A usage-log row written as the writer writes it: with its hourly rollup, in one transaction.
+
+    ``fields`` are the model's field names (``api_key=key`` or ``api_key_id=...``).
+    """
+    row = {}
+    for name, value in fields.items():
+        field = UsageLog._meta.get_field(name)
+        if field.is_relation and not name.endswith("_id"):
+            row[field.attname] = value.pk if value is not None else None
+        else:
+            row[field.attname] = value
+    row.setdefault("timestamp", timezone.now())
+    insert_rows([row])
+    return UsageLog.objects.latest("id")

@@ -12,9 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apikeys.networks import parse_client_address, sortable_key
-from tests.usagelogs.helpers import personal, signed_in, team_of
+from tests.usagelogs.helpers import personal, signed_in, team_of, written
 from usagelogs import chart
 from usagelogs.models import UsageLog
+from usagelogs.selectors import Position
 
 LOGS = "/settings/developer/logs/"
 UTC = UTC
@@ -26,13 +27,19 @@ def log(key: Any, **fields: Any) -> UsageLog:
     address = parse_client_address(ip)
     values = {"method": "GET", "path": "/api/v1/whoami", "status_code": 200, "decision": "allowed", **fields}
     values.setdefault("workspace_id", key.workspace_id if key else None)
-    return UsageLog.objects.create(
+    return written(
         api_key=key,
         key_prefix=key.prefix if key else "",
         client_ip=ip,
         client_ip_key=sortable_key(address.version, address.value),
         **values,
     )
+
+
+def position(row_id: int) -> str:
+    """The cursor of a row in a URL: its time in microseconds since 1970, and its id."""
+    moment = UsageLog.objects.get(id=row_id).timestamp
+    return f"{(moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)}_{row_id}"
 
 
 def shown_ids(response: Any) -> list[int]:
@@ -63,9 +70,8 @@ pytestmark = pytest.mark.django_db
 def test_only_the_current_workspace_s_rows_are_listed(user: Any, logs: dict[str, Any]) -> None:
     response = signed_in(user).get(LOGS)
     rows = logs["rows"]
-    assert shown_ids(response) == sorted(
-        (rows[n].id for n in ("ok", "blocked", "missing", "report", "old")), reverse=True
-    )
+    # Newest first by time: the row of three days ago comes last, though written last.
+    assert shown_ids(response) == [rows[n].id for n in ("report", "missing", "blocked", "ok", "old")]
 
 
 def test_a_team_workspace_shows_every_member_s_requests_and_nothing_else(
@@ -165,13 +171,13 @@ def test_cursor_pagination_newer_and_older(user: Any, make_key: Any) -> None:
     first = client.get(LOGS, {"method": "GET"})
     assert shown_ids(first) == newest_first[:50]
     assert first.context["newer_url"] is None
-    assert first.context["older_url"] == f"{LOGS}?method=GET&before={newest_first[49]}"
+    assert first.context["older_url"] == f"{LOGS}?method=GET&before={position(newest_first[49])}"
     second = client.get(first.context["older_url"])
     assert shown_ids(second) == newest_first[50:100]
     third = client.get(second.context["older_url"])
     assert shown_ids(third) == newest_first[100:]
     assert third.context["older_url"] is None
-    assert third.context["newer_url"] == f"{LOGS}?method=GET&after={newest_first[100]}"
+    assert third.context["newer_url"] == f"{LOGS}?method=GET&after={position(newest_first[100])}"
     back = client.get(third.context["newer_url"])
     assert shown_ids(back) == newest_first[50:100]
     assert shown_ids(client.get(back.context["newer_url"])) == newest_first[:50]
@@ -183,7 +189,7 @@ def test_the_page_counts_nothing_over_the_table_and_never_offsets(user: Any, mak
     for _n in range(60):
         log(key)
     client = signed_in(user)
-    cursor = str(UsageLog.objects.order_by("-id")[10].id)
+    cursor = str(Position.of(UsageLog.objects.order_by("-timestamp", "-id")[10]))
     with CaptureQueriesContext(connection) as captured:
         client.get(LOGS, {"before": cursor})
     sql = [query["sql"].upper() for query in captured.captured_queries]

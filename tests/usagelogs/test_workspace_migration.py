@@ -96,7 +96,7 @@ def test_logs_move_into_their_key_s_or_their_owner_s_workspace_and_back(owner_sc
         (personal[carol2.pk].pk, carol2.pk, "owner"),
     }
     names = index_names()
-    assert {"log_ws_id", "log_ws_key_id", "log_ws_key_status_id", "log_ws_ip"} <= names
+    assert {"log_ws_ts_id", "log_ws_key_ts_id", "log_ws_key_status_ts_id", "log_ws_ip"} <= names
     assert not {name for name in names if name.startswith("log_owner")}
 
     # Recorded after the move: a session request in the team names no key, so no owner comes back.
@@ -118,7 +118,7 @@ def test_logs_move_into_their_key_s_or_their_owner_s_workspace_and_back(owner_sc
         ids["nobody"]: None,
         session_in_team: None,
     }
-    assert "log_owner_key_id" in index_names() and "log_ws_id" not in index_names()
+    assert "log_owner_key_id" in index_names() and "log_ws_ts_id" not in index_names()
 
 
 def test_a_key_whose_creator_is_gone_gives_its_rows_to_the_owner_of_its_personal_workspace(

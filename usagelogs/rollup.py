@@ -1,0 +1,83 @@
+"""The hourly rollup: requests per workspace, key, hour, decision and status class (SPEC §19).
+
+The log writer adds each batch to it with one upsert, in the same transaction as the batch's
+``INSERT`` (see inserts.py): a batch that is retried after a failure was rolled back whole, so its
+rows are never counted twice, and a graceful stop writes rows and counts together. Rows with no
+workspace (unknown keys, seen by staff only) are not counted: no workspace reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, cast
+from uuid import UUID
+
+from django.db import models
+from django.utils import timezone
+
+from .models import NO_KEY, Decision, UsageRollup, status_class
+
+Group = tuple[Any, datetime, UUID, str, str]
+
+
+def hour_of(moment: datetime) -> datetime:
+    """The UTC hour that holds ``moment``."""
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def groups_of(rows: Iterable[dict[str, Any]]) -> dict[Group, list[float]]:
+    """``{(workspace, hour, key, decision, status class): [requests, total ms]}`` of log rows."""
+    groups: dict[Group, list[float]] = {}
+    for row in rows:
+        workspace_id = row.get("workspace_id")
+        if workspace_id is None:
+            continue
+        key = (
+            workspace_id,
+            hour_of(row.get("timestamp") or timezone.now()),
+            row.get("api_key_id") or NO_KEY,
+            row.get("decision") or Decision.NONE.value,
+            status_class(int(row["status_code"])),
+        )
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = [0, 0.0]
+        group[0] += 1
+        group[1] += float(row.get("response_time_ms") or 0.0)
+    return groups
+
+
+class Upsert:
+    """One ``INSERT ... ON CONFLICT DO UPDATE`` of a batch's groups, prepared per database."""
+
+    FIELDS = ("workspace", "hour", "key_id", "decision", "status_class", "requests", "total_response_ms")
+
+    def __init__(self, connection: Any) -> None:
+        qn = connection.ops.quote_name
+        meta = UsageRollup._meta
+        self.table = qn(meta.db_table)
+        self.fields = [cast(models.Field, meta.get_field(name)) for name in self.FIELDS]
+        self.head = f"INSERT INTO {self.table} ({', '.join(qn(f.column) for f in self.fields)}) VALUES "
+        self.row = "(" + ", ".join(["%s"] * len(self.fields)) + ")"
+        conflict = ", ".join(qn(c) for c in ("workspace_id", "hour", "key_id", "decision", "status_class"))
+        self.tail = (
+            f" ON CONFLICT ({conflict}) DO UPDATE SET "
+            f"requests = {self.table}.requests + excluded.requests, "
+            f"total_response_ms = {self.table}.total_response_ms + excluded.total_response_ms"
+        )
+
+    def execute(self, cursor: Any, rows: Iterable[dict[str, Any]]) -> None:
+        groups = groups_of(rows)
+        if not groups:
+            return
+        connection = cursor.db
+        params: list[Any] = []
+        # Sorted, so that two writers updating the same groups lock them in the same order.
+        for key in sorted(groups, key=lambda k: (str(k[0]), k[1], str(k[2]), k[3], k[4])):
+            requests, total = groups[key]
+            values = (*key, int(requests), total)
+            params.extend(f.get_db_prep_save(v, connection) for f, v in zip(self.fields, values, strict=True))
+        cursor.execute(self.head + ", ".join([self.row] * len(groups)) + self.tail, params)
