@@ -84,17 +84,18 @@ def _record(delivery: WebhookDelivery, outcome: sender.Outcome, now: datetime) -
                 delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
             else:
                 delivery.next_attempt_at = now + timedelta(seconds=backoff[delivery.failures - 1])
-            _note_failure(endpoint, now)
+            if _note_failure(endpoint, now):
+                delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
         delivery.save(update_fields=["status", "failures", "next_attempt_at"])
     if delivery.status == DeliveryStatus.PENDING and delivery.next_attempt_at is not None:
         enqueue(delivery.pk, delay=(delivery.next_attempt_at - now).total_seconds())
     return row
 
 
-def _note_failure(endpoint: WebhookEndpoint, now: datetime) -> None:
-    """Remember since when the endpoint fails; after ``WEBHOOK_DISABLE_AFTER_DAYS``, turn it off."""
+def _note_failure(endpoint: WebhookEndpoint, now: datetime) -> bool:
+    """Remember since when the endpoint fails; after ``WEBHOOK_DISABLE_AFTER_DAYS``, turn it off (``True``)."""
     if not endpoint.enabled:
-        return
+        return False
     WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=now)
     cutoff = now - timedelta(days=conf.WEBHOOK_DISABLE_AFTER_DAYS)
     disabled = WebhookEndpoint.objects.filter(pk=endpoint.pk, enabled=True, failing_since__lte=cutoff).update(
@@ -106,6 +107,7 @@ def _note_failure(endpoint: WebhookEndpoint, now: datetime) -> None:
             status=DeliveryStatus.FAILED, next_attempt_at=None
         )
         transaction.on_commit(lambda: emails.endpoint_disabled(endpoint.pk))
+    return bool(disabled)
 
 
 def resend(delivery: WebhookDelivery) -> WebhookDelivery:

@@ -127,6 +127,9 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
             pass
         finally:
             response.close()
+        if adapter.aborted and response.status_code // 100 == 2:
+            # Cut off by the watchdog: the answer was never complete within the timeout.
+            return Outcome(None, elapsed(), f"No complete answer within {timeout:g} s.")
         return Outcome(response.status_code, elapsed())
     except requests.exceptions.SSLError:
         return Outcome(None, elapsed(), "TLS error: the certificate or handshake was refused.")
