@@ -7,9 +7,12 @@ simulation); without it, the editor leaves those out.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
+
+from django.db import transaction
 
 # (workspace_id, key_id, since) -> rows of {"client_ip", "count", "last_seen"}, newest first.
 BlockedIpsSource = Callable[..., Sequence[Mapping[str, Any]]]
@@ -69,3 +72,32 @@ def used_from(*, workspace_id: Any, key_id: Any, since: datetime) -> Sequence[st
     if not _used_from_sources:
         return None
     return _used_from_sources[-1](workspace_id=workspace_id, key_id=key_id, since=since)
+
+
+# (function, keyword arguments) -> None: queue the call on a task queue.
+Deferrer = Callable[[Callable[..., Any], dict[str, Any]], None]
+_deferrers: list[Deferrer] = []
+logger = logging.getLogger("keyfence.extensions")
+
+
+def register_deferrer(deferrer: Deferrer) -> None:
+    """Name the task queue that runs work after the response (the notifications app's Huey)."""
+    if deferrer not in _deferrers:
+        _deferrers.append(deferrer)
+
+
+def defer(function: Callable[..., Any], **kwargs: Any) -> None:
+    """Run ``function(**kwargs)`` once the current transaction commits: on the task queue when an
+    installed app provides one, else at once. If the queue refuses it (its broker is down), it
+    runs at once instead, so that the work is never lost."""
+
+    def run() -> None:
+        if _deferrers:
+            try:
+                _deferrers[-1](function, kwargs)
+                return
+            except Exception:
+                logger.exception("The task queue refused %s; running it now.", function.__qualname__)
+        function(**kwargs)
+
+    transaction.on_commit(run)

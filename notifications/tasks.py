@@ -5,10 +5,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from . import deliveries, dispatch, scheduled
+
+
+@db_task()
+def run_deferred(function: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+    """Work another app deferred past its response (``apikeys.extensions.defer``), such as leak containment."""
+    function(**kwargs)
 
 
 @db_task()

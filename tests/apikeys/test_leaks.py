@@ -246,10 +246,13 @@ def report(*tokens: str) -> bytes:
     ).encode()
 
 
-def test_a_signed_report_labels_each_token_and_contains_the_live_key(used_key: ApiKey, github_key: Any) -> None:
+def test_a_signed_report_labels_each_token_and_contains_the_live_key(
+    used_key: ApiKey, github_key: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     _, secret = services.key_roll(key=used_key, actor=services.Actor(user_id=used_key.created_by_id))
     fake = "kf_zzzzzzzz_" + "a" * 38
-    response = post(report(secret, fake), github_key)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(report(secret, fake), github_key)
     assert response.status_code == 200, response.content
     assert response.json() == [
         {"token_raw": secret, "token_type": "keyfence_api_key", "label": "true_positive"},
@@ -321,3 +324,25 @@ def test_the_history_says_what_containment_did(used_key: ApiKey) -> None:
     contain_leaked_key(key_id=used_key.pk, source="https://github.com/acme/app")
     leaked = next(event for event in history_for(key=used_key) if event.action == "key.leaked")
     assert leaked.summary == "restricted, as the restrict policy says (found at https://github.com/acme/app)"
+
+
+def test_containment_goes_to_the_task_queue_and_runs_at_once_if_the_queue_refuses_it(
+    used_key: ApiKey, github_key: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    from apikeys import extensions
+
+    queued: list[Any] = []
+    monkeypatch.setattr(extensions, "_deferrers", [lambda function, kwargs: queued.append((function, kwargs))])
+    _, secret = services.key_roll(key=used_key, actor=services.Actor(user_id=used_key.created_by_id))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(report(secret), github_key).json()[0]["label"] == "true_positive"
+    assert not Containment.objects.exists(), "answered before containing"
+    assert [(function, kwargs["key_id"]) for function, kwargs in queued] == [(contain_leaked_key, str(used_key.pk))]
+
+    def broker_down(function: Any, kwargs: Any) -> None:
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(extensions, "_deferrers", [broker_down])
+    with django_capture_on_commit_callbacks(execute=True):
+        post(report(secret), github_key)
+    assert Containment.objects.get(api_key=used_key).outcome == "restricted"
