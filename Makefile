@@ -1,5 +1,5 @@
 # Keyfence: `make run` serves the app with a demo account; `make test` runs the whole suite;
-# `make serve` runs the production server with the environment it is given.
+# `make serve` runs the production server with the environment it is given; `make worker` its task queue.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,7 +12,7 @@ DEMO ?=
 # make serve reads only its environment, plus the file ENV_FILE names, if any.
 ENV_FILE ?=
 
-.PHONY: install run serve test test-fast check bench screenshots clean
+.PHONY: install run serve worker test test-fast check bench screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,7 +31,10 @@ install: $(STAMP)
 run: install .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py keyfence_demo --url http://$(HOST):$(PORT) $(if $(DEMO),--force)
-	$(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
+	@# The task-queue worker runs beside the web server; when the server stops (Ctrl-C), so does it.
+	$(BIN)/python manage.py keyfence_worker & worker=$$!; \
+		trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+		$(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
 
 # Production: static files, migrations, then gunicorn on BIND (default 127.0.0.1:8000) with
 # WEB_CONCURRENCY workers. DEBUG stays off unless the environment turns it on.
@@ -39,6 +42,11 @@ serve: install
 	ENV_FILE="$(ENV_FILE)" $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	ENV_FILE="$(ENV_FILE)" $(BIN)/python manage.py migrate --noinput
 	ENV_FILE="$(ENV_FILE)" exec $(BIN)/gunicorn -c config/gunicorn.conf.py config.wsgi
+
+# Production: the task-queue worker and its scheduler (webhooks, e-mail, scheduled jobs), with the
+# same environment as `make serve`.
+worker: install
+	ENV_FILE="$(ENV_FILE)" exec $(BIN)/python manage.py keyfence_worker
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

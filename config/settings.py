@@ -17,6 +17,7 @@ from pathlib import Path
 
 import dj_database_url
 import dj_email_url
+import redis
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
@@ -151,7 +152,10 @@ if REDIS_URL:
         "huey_class": "huey.RedisHuey",
         "name": "keyfence",
         "immediate": False,
-        "connection": {"url": REDIS_URL, "socket_connect_timeout": 1, "socket_timeout": 10},
+        # Short timeouts: a request that cannot reach Redis leaves its event to the sweep, quickly.
+        "connection": {
+            "connection_pool": redis.ConnectionPool.from_url(REDIS_URL, socket_connect_timeout=1, socket_timeout=10)
+        },
         "consumer": {"workers": 4, "worker_type": "thread"},
     }
 else:

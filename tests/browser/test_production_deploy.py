@@ -185,6 +185,8 @@ def deployment(tmp_path_factory: Any) -> Iterator[Deployment]:
                 TRUSTED_PROXIES="127.0.0.1/32",
                 CSRF_TRUSTED_ORIGINS=url,
                 WEB_CONCURRENCY="3",
+                BASE_URL=url,
+                EMAIL_URL="console://",
             )
         )
         subprocess.run(
@@ -232,6 +234,8 @@ def deployment(tmp_path_factory: Any) -> Iterator[Deployment]:
                     ],
                     _user_env(ENV_FILE=str(env_file), DJANGO_SUPERUSER_PASSWORD=ADMIN_PASSWORD),
                 )
+        # The task-queue worker, as the README runs it; with EMAIL_URL=console:// its e-mails go to its log.
+        processes.append(_start(["make", "worker"], _user_env(ENV_FILE=str(env_file)), workdir / "worker.log"))
         (workdir / "nginx.conf").write_text(nginx_config(workdir, port, [u.removeprefix("http://") for u in app_urls]))
         nginx = _start(
             [NGINX, "-p", str(workdir), "-c", str(workdir / "nginx.conf")], os.environ.copy(), workdir / "nginx.log"
@@ -351,4 +355,13 @@ def test_sign_in_create_key_edit_allowlist_and_export_behind_nginx(pw_chromium: 
     for app in deployment.app_urls:
         status, body = api_call(app, secret, AS_NGINX)
         assert (status, body["error"]["code"]) == (401, "API_KEY_REVOKED")
+    # The revocation raised key.revoked; the worker e-mailed it to the workspace's owner.
+    worker_log = deployment.workdir / "worker.log"
+    for _ in range(60):
+        if "Deploy check" in worker_log.read_text() and "was revoked" in worker_log.read_text():
+            break
+        time.sleep(0.5)
+    log = worker_log.read_text()
+    assert "To: ops@example.com" in log and "was revoked (reason: user)" in log, log[-3000:]
+    assert f"{deployment.url}/settings/developer/" in log
     context.close()
