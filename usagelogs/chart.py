@@ -1,4 +1,5 @@
-"""Requests over time, allowed against blocked: pure functions from bucketed counts to SVG data.
+"""Requests over time, allowed against blocked and rate-limited: pure functions from bucketed counts
+to SVG data.
 
 The view counts rows per hour or day with the ORM; these functions choose the bounded window,
 fill the empty buckets and lay out the stacked bars that the template draws as inline SVG.
@@ -32,11 +33,13 @@ class Window:
 
 @dataclass(frozen=True, slots=True)
 class Bucket:
-    """The requests of one hour or day: ``allowed`` is everything the allowlist did not block."""
+    """The requests of one hour or day: ``allowed`` is everything the allowlist did not block,
+    except ``limited``: the 429s of a key's rate limit or quota (SPEC §18)."""
 
     start: datetime
     allowed: int
     blocked: int
+    limited: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,8 @@ class Bar:
     blocked_y: float
     blocked_height: float
     title: str
+    limited_y: float = 0.0
+    limited_height: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +70,7 @@ class Chart:
     blocked: int
     summary: str
     unit: str
+    limited: int = 0
 
 
 def _floor(moment: datetime, unit: str) -> datetime:
@@ -86,12 +92,12 @@ def window_for(since: datetime | None, until: datetime | None, now: datetime) ->
     return Window(_floor(start, unit), ceiling, unit, clamped)
 
 
-def fill(window: Window, counts: Mapping[datetime, tuple[int, int]]) -> list[Bucket]:
-    """Every bucket of the window, with ``(allowed, blocked)`` from ``counts`` or zeros."""
+def fill(window: Window, counts: Mapping[datetime, tuple[int, ...]]) -> list[Bucket]:
+    """Every bucket of the window, with ``(allowed, blocked[, limited])`` from ``counts`` or zeros."""
     buckets, moment, step = [], window.start, STEPS[window.unit]
     while moment < window.end:
-        allowed, blocked = counts.get(moment, (0, 0))
-        buckets.append(Bucket(moment, allowed, blocked))
+        allowed, blocked, *limited = counts.get(moment, (0, 0))
+        buckets.append(Bucket(moment, allowed, blocked, limited[0] if limited else 0))
         moment += step
     return buckets
 
@@ -115,7 +121,10 @@ def _bar(index: int, bucket: Bucket, top: int, unit: str) -> Bar:
         return max(count / top * HEIGHT, 1.0) if count else 0.0
 
     allowed_height, blocked_height = height(bucket.allowed), height(bucket.blocked)
+    limited_height = height(bucket.limited)
     title = f"{bucket.start:%Y-%m-%d %H:%M} UTC: {bucket.allowed:,} allowed, {bucket.blocked:,} blocked"
+    if bucket.limited:
+        title += f", {bucket.limited:,} rate limited"
     return Bar(
         x=index * SLOT + (SLOT - BAR) // 2,
         width=BAR,
@@ -124,26 +133,30 @@ def _bar(index: int, bucket: Bucket, top: int, unit: str) -> Bar:
         blocked_y=HEIGHT - allowed_height - blocked_height,
         blocked_height=blocked_height,
         title=title,
+        limited_y=HEIGHT - allowed_height - blocked_height - limited_height,
+        limited_height=limited_height,
     )
 
 
 def _summary(buckets: Sequence[Bucket], window: Window) -> str:
     allowed = sum(b.allowed for b in buckets)
     blocked = sum(b.blocked for b in buckets)
+    limited = sum(b.limited for b in buckets)
     period = f"from {window.start:%Y-%m-%d %H:%M} to {window.end:%Y-%m-%d %H:%M} UTC"
-    if not allowed + blocked:
+    if not allowed + blocked + limited:
         return f"No requests {period}."
-    busiest = max(buckets, key=lambda b: b.allowed + b.blocked)
+    busiest = max(buckets, key=lambda b: b.allowed + b.blocked + b.limited)
+    refused = f", {blocked:,} blocked and {limited:,} rate limited" if limited else f" and {blocked:,} blocked"
     return (
-        f"{allowed + blocked:,} requests {period}: {allowed:,} allowed and {blocked:,} blocked. "
+        f"{allowed + blocked + limited:,} requests {period}: {allowed:,} allowed{refused}. "
         f"The busiest {window.unit} began {busiest.start:%Y-%m-%d %H:%M} UTC, "
-        f"with {busiest.allowed + busiest.blocked:,} requests."
+        f"with {busiest.allowed + busiest.blocked + busiest.limited:,} requests."
     )
 
 
 def build_chart(buckets: Sequence[Bucket], window: Window) -> Chart:
     """Lay out one stacked bar per bucket, blocked on top of allowed, on a 0..HEIGHT scale."""
-    top = nice_ceiling(max((b.allowed + b.blocked for b in buckets), default=0))
+    top = nice_ceiling(max((b.allowed + b.blocked + b.limited for b in buckets), default=0))
     middle = _floor(window.start + (window.end - window.start) / 2, window.unit)
     return Chart(
         width=max(len(buckets), 1) * SLOT,
@@ -155,4 +168,5 @@ def build_chart(buckets: Sequence[Bucket], window: Window) -> Chart:
         blocked=sum(b.blocked for b in buckets),
         summary=_summary(buckets, window),
         unit=window.unit,
+        limited=sum(b.limited for b in buckets),
     )

@@ -59,10 +59,11 @@ def used_from_for(*, workspace_id: Any, key_id: UUID, since: datetime) -> list[s
 
 def request_counts(
     queryset: QuerySet[UsageLog], *, start: datetime, end: datetime, unit: str
-) -> dict[datetime, tuple[int, int]]:
-    """``{bucket start: (allowed, blocked)}`` per hour or day of ``queryset`` within ``[start, end)``.
+) -> dict[datetime, tuple[int, int, int]]:
+    """``{bucket start: (allowed, blocked, limited)}`` per hour or day of ``queryset`` within ``[start, end)``.
 
-    Anything the allowlist did not block counts as allowed.
+    ``limited`` counts the 429s (a key's rate limit or quota); anything else the allowlist did not
+    block counts as allowed.
     """
     trunc = TruncHour if unit == "hour" else TruncDay
     rows = (
@@ -70,9 +71,15 @@ def request_counts(
         .filter(timestamp__gte=start, timestamp__lt=end)
         .annotate(bucket=trunc("timestamp"))
         .values("bucket")
-        .annotate(total=Count("id"), blocked=Count("id", filter=Q(decision=Decision.BLOCKED)))
+        .annotate(
+            total=Count("id"),
+            blocked=Count("id", filter=Q(decision=Decision.BLOCKED)),
+            limited=Count("id", filter=Q(status_code=429)),
+        )
     )
-    return {row["bucket"]: (row["total"] - row["blocked"], row["blocked"]) for row in rows}
+    return {
+        row["bucket"]: (row["total"] - row["blocked"] - row["limited"], row["blocked"], row["limited"]) for row in rows
+    }
 
 
 HOUR = timedelta(hours=1)
@@ -116,7 +123,7 @@ def chart_counts(
     start: datetime,
     end: datetime,
     unit: str,
-) -> dict[datetime, tuple[int, int]]:
+) -> dict[datetime, tuple[int, int, int]]:
     """What :func:`request_counts` answers, read from the hourly rollup for every whole hour.
 
     Hours cut by ``since`` or ``until``, and filters the rollup does not hold, are counted from the
@@ -134,23 +141,27 @@ def chart_counts(
     rows = (
         UsageRollup.objects.filter(condition, workspace_id=workspace_id, hour__gte=whole_low, hour__lt=whole_high)
         .values("hour")
-        .annotate(total=Sum("requests"), blocked=Sum("requests", filter=Q(decision=Decision.BLOCKED)))
+        .annotate(
+            total=Sum("requests"),
+            blocked=Sum("requests", filter=Q(decision=Decision.BLOCKED)),
+            limited=Sum("requests", filter=Q(status_class=StatusClass.TOO_MANY)),
+        )
     )
     for row in rows:
         hour = row["hour"].astimezone(UTC)
         bucket = hour.replace(hour=0) if unit == "day" else hour
-        counted = totals.setdefault(bucket, [0, 0])
-        counted[0] += row["total"] - (row["blocked"] or 0)
-        counted[1] += row["blocked"] or 0
+        counted = totals.setdefault(bucket, [0, 0, 0])
+        blocked, limited = row["blocked"] or 0, row["limited"] or 0
+        counted[0] += row["total"] - blocked - limited
+        counted[1] += blocked
+        counted[2] += limited
     for edge_start, edge_end in ((low, whole_low), (whole_high, high)):
         if edge_start < edge_end:
-            for bucket, (allowed, blocked) in request_counts(
-                queryset, start=edge_start, end=edge_end, unit=unit
-            ).items():
-                counted = totals.setdefault(bucket, [0, 0])
-                counted[0] += allowed
-                counted[1] += blocked
-    return {bucket: (allowed, blocked) for bucket, (allowed, blocked) in totals.items()}
+            for bucket, edge in request_counts(queryset, start=edge_start, end=edge_end, unit=unit).items():
+                counted = totals.setdefault(bucket, [0, 0, 0])
+                for index, count in enumerate(edge):
+                    counted[index] += count
+    return {bucket: (allowed, blocked, limited) for bucket, (allowed, blocked, limited) in totals.items()}
 
 
 def usage_counts(*, workspace_id: Any, key_ids: list[UUID], since: datetime) -> dict[UUID, int]:
