@@ -20,16 +20,18 @@ from workspaces.access import authorize
 from workspaces.current import current_membership
 from workspaces.roles import Action, can
 
-from . import extensions, selectors, services
+from . import extensions, rollout_views, selectors, services
 from .conf import conf
 from .forms import (
     ENTRY_PREFIX,
+    ROW_FIELDS,
     EntryFormSet,
     KeyForm,
     ModeForm,
     RollForm,
     add_service_errors,
     consume_nonce,
+    duration_choices,
     issue_nonce,
     overlap_notes,
     rows_after_action,
@@ -41,6 +43,7 @@ from .ratelimit_forms import LimitsForm
 from .request import AuthenticatedHttpRequest, actor_of, client_ip_text
 from .services.leaks import active_containment
 
+ROW_BLANK = dict.fromkeys(ROW_FIELDS, "")
 ALREADY_DONE = (
     "That form was already submitted, so nothing was done twice. A secret is shown only once: "
     "if you did not copy it, roll the key to get a new one."
@@ -78,6 +81,7 @@ def _editor_context(request: HttpRequest, rows: Any) -> dict[str, Any]:
         "max_entries": conf.MAX_ALLOWLIST_ENTRIES,
         "at_limit": len(rows.forms) >= conf.MAX_ALLOWLIST_ENTRIES,
         "client_ip": client_ip_text(request),
+        "durations": duration_choices(),
     }
 
 
@@ -155,9 +159,8 @@ def key_create(request: AuthenticatedHttpRequest) -> HttpResponse:
         return _render_create(request, KeyForm(policy=policy), rows)
     form, rows = KeyForm(request.POST, policy=policy), EntryFormSet(request.POST, prefix=ENTRY_PREFIX)
     if action := request.POST.get("row_action"):
-        return _render_create(
-            request, unbound_copy(form), EntryFormSet(initial=rows_after_action(rows, action), prefix=ENTRY_PREFIX)
-        )
+        after = rows_after_action(rows, action, request.POST.get("my_ip_duration", ""))
+        return _render_create(request, unbound_copy(form), EntryFormSet(initial=after, prefix=ENTRY_PREFIX))
     limits = LimitsForm(request.POST)
     if all([form.is_valid(), rows.is_valid(), limits.is_valid()]):
         if not consume_nonce(request.session, request.POST.get("nonce", "")):
@@ -174,21 +177,32 @@ def key_create(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 def _row_notes(rows: Any, key: ApiKey) -> list[dict[str, Any]]:
-    """Per row: when its stored entry last matched, and whether it lies inside another row."""
+    """Per row: when its stored entry last matched, whether it lies inside another row, and its window."""
     stored = {entry.cidr: entry for entry in key.entries.all()}
-    values = [row["cidr"] for row in rows.raw_rows()] if rows.is_bound else [f.initial.get("cidr", "") for f in rows]
+    raw = rows.raw_rows() if rows.is_bound else [{**ROW_BLANK, **f.initial} for f in rows]
+    values = [row["cidr"] for row in raw]
     overlaps = overlap_notes(values)
     notes = []
-    for value in values:
+    for value, row in zip(values, raw, strict=True):
         entry = stored.get(value.strip())
-        notes.append({"entry": entry, "overlap": overlaps.get(value.strip(), "")})
+        window = rollout_views.describe_window(row["not_before"], row["expires_at"])
+        notes.append({"entry": entry, "overlap": overlaps.get(value.strip(), ""), "window": window})
     return notes
 
 
 def _render_allowlist(
-    request: AuthenticatedHttpRequest, key: ApiKey, rows: Any, mode: ModeForm, errors: Sequence[str] = ()
+    request: AuthenticatedHttpRequest,
+    key: ApiKey,
+    rows: Any,
+    mode: ModeForm,
+    errors: Sequence[str] = (),
+    **assistant: Any,
 ) -> HttpResponse:
     context = {
+        # The rollout assistant (SPEC §15): what "Check against recent traffic" or "Suggest entries" found.
+        **assistant,
+        "assistant": rollout_views.assistant_available(),
+        "may_suggest": rollout_views.may_suggest(key),
         **_editor_context(request, rows),
         "key": key,
         "mode_form": mode,
@@ -211,7 +225,7 @@ def allowlist(request: AuthenticatedHttpRequest, key_id: Any) -> HttpResponse:
     """The IP Allowlist editor: Save replaces every row and the mode at once, or changes nothing."""
     key = _key(request, key_id)
     if request.method == "GET":
-        initial = [{"cidr": entry.cidr, "label": entry.label} for entry in key.entries.all()]
+        initial = rollout_views.initial_rows(key)
         return _render_allowlist(
             request,
             key,
@@ -220,9 +234,10 @@ def allowlist(request: AuthenticatedHttpRequest, key_id: Any) -> HttpResponse:
         )
     rows, mode = EntryFormSet(request.POST, prefix=ENTRY_PREFIX), ModeForm(request.POST)
     if action := request.POST.get("row_action"):
-        return _render_allowlist(
-            request, key, EntryFormSet(initial=rows_after_action(rows, action), prefix=ENTRY_PREFIX), unbound_copy(mode)
-        )
+        if action in rollout_views.ACTIONS:
+            return rollout_views.respond(request, key, rows, mode, action, _render_allowlist)
+        after = rows_after_action(rows, action, request.POST.get("my_ip_duration", ""))
+        return _render_allowlist(request, key, EntryFormSet(initial=after, prefix=ENTRY_PREFIX), unbound_copy(mode))
     errors: list[str] = []
     if rows.is_valid() and mode.is_valid():
         try:

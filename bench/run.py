@@ -58,7 +58,7 @@ def script(name: str, *args: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="auth,micro,logs,load")
+    parser.add_argument("--only", default="auth,micro,logs,rollout,load")
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
     parser.add_argument("--redis-url", default=REDIS)
@@ -89,6 +89,8 @@ def main() -> None:
                 script("auth_bench.py", "--database-url", url, "--conn-max-age", "0", *rounds)
         if "logs" in only:
             script("logs_scale.py", "--database-url", url, "--rows", rows)
+        if "rollout" in only:
+            script("rollout_scale.py", "--database-url", url, "--rows", rows)
         if "load" in only:
             for cache in caches:
                 script(

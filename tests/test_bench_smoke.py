@@ -60,6 +60,14 @@ def test_allowlist_micro_benchmark_agrees_with_ipaddress(address, matches):
     assert row["keyfence_ns"] > 0 and row["ipaddress_ns"] > 0
 
 
+def test_rollout_benchmark_suggests_and_simulates(tmp_path):
+    result = run_bench("rollout_scale.py", tmp_path, "--rows", "600", "--addresses", "60", "--repeat", "1")
+    # 60 addresses in one IPv4 /24 and one IPv6 /48, ten requests each: more than 20, so merged into 20.
+    assert (result["requests"], result["addresses"]) == (600, 60) and 1 <= result["suggested"] <= 20
+    assert result["blocked_by_19"] > 0
+    assert result["suggestions_s"] > 0 and result["simulate_s"] > 0
+
+
 def test_log_scale_benchmark_pages_exports_and_prunes(tmp_path):
     result = run_bench("logs_scale.py", tmp_path, "--rows", "3000")
     pages = result["sizes"]["3000"]["pages_ms"]
