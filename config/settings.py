@@ -311,6 +311,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "keyfence": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # The task-queue worker: one line per task, once.
+        "huey": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # 4xx answers of the API are in the usage log; server errors still reach the console.
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
