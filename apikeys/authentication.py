@@ -181,20 +181,28 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise KeyAuthenticationFailed(INVALID_API_KEY)
         context.key_prefix = parsed.prefix
         digest = hash_key(parsed.full)
-        record = keycache.get_record(parsed.prefix)
+
+        def check(record: KeyRecord | None) -> KeyRecord:
+            if record is None:
+                raise KeyAuthenticationFailed(INVALID_API_KEY)
+            context.key_id, context.workspace_id = record.id, record.workspace_id
+            if not _verify(record, digest) or not record.user_active:
+                raise KeyAuthenticationFailed(INVALID_API_KEY)
+            if record.revoked_at is not None:
+                raise KeyAuthenticationFailed(API_KEY_REVOKED)
+            # The clock is read only for keys that can expire.
+            if record.expires_at is not None and record.expires_at <= timezone.now():
+                raise KeyAuthenticationFailed(API_KEY_EXPIRED)
+            check_allowlist(record, request, context)
+            return record
+
+        # The key's limits are counted after the allowlist (a blocked request consumes nothing) and
+        # before scopes (SPEC §18). A limited key that this process knows is checked first and then
+        # confirmed and counted in one round trip; any other key is read, checked, then counted.
+        record = ratelimit.enforce_held(parsed.prefix, check, request)
         if record is None:
-            raise KeyAuthenticationFailed(INVALID_API_KEY)
-        context.key_id, context.workspace_id = record.id, record.workspace_id
-        if not _verify(record, digest) or not record.user_active:
-            raise KeyAuthenticationFailed(INVALID_API_KEY)
-        if record.revoked_at is not None:
-            raise KeyAuthenticationFailed(API_KEY_REVOKED)
-        # The clock is read only for keys that can expire.
-        if record.expires_at is not None and record.expires_at <= timezone.now():
-            raise KeyAuthenticationFailed(API_KEY_EXPIRED)
-        check_allowlist(record, request, context)
-        # After the allowlist (a blocked request consumes nothing), before scopes (SPEC §18).
-        ratelimit.enforce(record, request)
+            record = check(keycache.get_record(parsed.prefix))
+            ratelimit.enforce(record, request)
         context.authenticated = True
         # A key whose creator was deleted still acts for its workspace, as no user.
         user = KeyOwner(_owner_pk_of(record.user_id)) if record.user_id is not None else AnonymousUser()

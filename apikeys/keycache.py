@@ -152,6 +152,26 @@ def is_current(record: KeyRecord | None, token: Any, now: float) -> bool:
     return record is not None and record.token == token and now < record.fresh_until
 
 
+def held_record(prefix: str) -> KeyRecord | None:
+    """The record this process holds for ``prefix`` from the shared cache, before its deadline.
+
+    No I/O, and no promise that it is current: a caller must confirm its token in the shared cache
+    (:func:`token_in_cache`) before acting on it, as :func:`get_record` does.
+    """
+    if not cache_is_shared() or (breaker.open_until and breaker.is_open()):
+        return None
+    record = _by_token.get(prefix)
+    return record if record is not None and time.time() < record.fresh_until else None
+
+
+def token_in_cache(prefix: str, token: str) -> tuple[str, bytes]:
+    """The version token's key as Django's Redis cache names it, and ``token`` as that cache stores
+    it, for a script that compares them in Redis."""
+    cache = _cache()
+    serializer = cache._cache._serializer  # private to Django's Redis client, as in _reader_for
+    return cache.make_key(_version_key(prefix)), serializer.dumps(token)
+
+
 def get_record(prefix: str) -> KeyRecord | None:
     """The current record for ``prefix``, or ``None`` if no key has it."""
     if not cache_is_shared() or (breaker.open_until and breaker.is_open()):

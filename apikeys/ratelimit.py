@@ -16,20 +16,21 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from rest_framework.exceptions import APIException
 
 from . import keycache
 from .conf import conf
 from .errors import ApiError
 from .models import ApiKey
-from .ratelimit_counters import LUA, QUOTA, RATE, Outcome, local_counter, outcome_from, script_args
+from .ratelimit_counters import LUA, QUOTA, RATE, STALE, Outcome, local_counter, outcome_from, script_args
 from .ratelimit_rules import RateLimit
-from .records import KeyRecord
+from .records import KeyRecord, remember
 from .signals_out import quota_threshold_reached
 
 logger = logging.getLogger("keyfence.ratelimit")
@@ -40,6 +41,8 @@ RATE_LIMIT_UNAVAILABLE = "RATE_LIMIT_UNAVAILABLE"
 LOG_INTERVAL = 60.0
 THRESHOLDS = (80, 100)
 _state: dict[str, Any] = {}
+# (key id, month) -> the two Redis keys, as the cache's KEY_PREFIX and version make them.
+_names: dict[tuple[Any, str], list[str]] = {}
 _log_lock = threading.Lock()
 
 
@@ -73,6 +76,7 @@ def _rate_key(key_id: Any) -> str:
 
 def _forget() -> None:
     _state.clear()
+    _names.clear()
 
 
 conf.on_reload(_forget)
@@ -81,7 +85,8 @@ conf.on_reload(_forget)
 def _redis() -> tuple[Any, Any, Any] | None:
     """``(client, script, make_key)`` when the shared cache is Django's Redis backend, else ``None``.
 
-    The client is built once per process: the backend would build one per call.
+    The client is built once per process: the backend would build one per call. ``script`` is
+    redis-py's ``Script``: EVALSHA, and SCRIPT LOAD only if the server does not know it yet.
     """
     if "redis" not in _state:
         found = None
@@ -105,19 +110,34 @@ def _outage(exc: BaseException | None) -> None:
     logger.warning("Rate limits cannot be counted in the shared cache (%s); %s.", exc or "breaker open", how)
 
 
-def _count(record: KeyRecord, month: str, now: datetime) -> Outcome | None:
-    """Check and consume; ``None`` when the shared cache cannot count and the setting says fail closed."""
+def _script_call(record: KeyRecord, month: str, now: datetime, confirm: bool) -> tuple[list[str], list[Any]]:
+    _client, _script, make_key = _state["redis"]
+    keys = _names.get((record.id, month))
+    if keys is None:
+        keys = [make_key(_rate_key(record.id)), make_key(_quota_key(record.id, month))]
+        remember(_names, (record.id, month), keys)
+    # The month's counter outlives the month by a day, for clocks that disagree at midnight.
+    args = script_args(record.rate_limit, record.monthly_quota, seconds_to_next_month(now) + 86400)
+    if not confirm:
+        return keys, args
+    version_key, token = keycache.token_in_cache(record.prefix, record.token)
+    return [*keys, version_key], [*args, token]
+
+
+def _count(record: KeyRecord, month: str, now: datetime, confirm: bool = False) -> Outcome | None:
+    """Check and consume; ``None`` when the shared cache cannot count and the setting says fail closed.
+
+    ``confirm``: count only if the record is still current in the shared cache, else answer ``STALE``
+    (a failing cache too: the caller then reads the key the usual way, from the database).
+    """
     redis = _redis()
     if redis is None:
         return local_counter.hit(record.id, record.rate_limit, record.monthly_quota, month)
     failure: BaseException | None = None
     if not (keycache.breaker.open_until and keycache.breaker.is_open()):
-        _client, script, make_key = redis
         try:
-            keys = [make_key(_rate_key(record.id)), make_key(_quota_key(record.id, month))]
-            # The month's counter outlives the month by a day, for clocks that disagree at midnight.
-            args = script_args(record.rate_limit, record.monthly_quota, seconds_to_next_month(now) + 86400)
-            result = outcome_from(script(keys=keys, args=args))
+            keys, args = _script_call(record, month, now, confirm)
+            result = outcome_from(redis[1](keys=keys, args=args))
         except Exception as exc:  # noqa: BLE001 - any cache failure opens the breaker
             keycache.breaker.failed(exc)
             failure = exc
@@ -125,6 +145,8 @@ def _count(record: KeyRecord, month: str, now: datetime) -> Outcome | None:
             if keycache.breaker.open_until:
                 keycache.breaker.succeeded()
             return result
+    if confirm:
+        return Outcome(STALE, 0, 0, 0, 0)
     _outage(failure)
     if not conf.RATE_LIMIT_FAIL_OPEN:
         return None
@@ -169,17 +191,20 @@ def _announce(record: KeyRecord, quota: int, used: int, month: str) -> None:
                     logger.error("A receiver of quota_threshold_reached failed: %r: %s", receiver, error)
 
 
-def enforce(record: KeyRecord, request: Any) -> None:
+def enforce(record: KeyRecord, request: Any, confirm: bool = False) -> bool:
     """Count this request against the key's limits; raise ``RATE_LIMITED`` or ``QUOTA_EXCEEDED`` (429).
 
     Every answer to a limited key carries the ``RateLimit-*`` headers; a refusal adds ``Retry-After``.
+    With ``confirm``, nothing is counted and ``False`` is answered if ``record`` is no longer current.
     """
     rate, quota = record.rate_limit, record.monthly_quota
     if rate is None and quota is None:
-        return
+        return True
     now = datetime.now(UTC)
     month = month_of(now)
-    result = _count(record, month, now)
+    result = _count(record, month, now, confirm)
+    if result is not None and result.outcome == STALE:
+        return False
     if result is None:
         raise LimitExceeded(
             RATE_LIMIT_UNAVAILABLE,
@@ -203,6 +228,25 @@ def enforce(record: KeyRecord, request: Any) -> None:
         )
     if quota:
         _announce(record, quota, result.used, month)
+    return True
+
+
+def enforce_held(prefix: str, check: Callable[[KeyRecord], Any], request: Any) -> KeyRecord | None:
+    """A limited key's request in one Redis round trip, from the record this process holds.
+
+    ``check`` verifies the secret and the allowlist (raising as authentication does); then one script
+    confirms that the record is still current and counts. ``None``, with nothing counted, whenever
+    that cannot be done (no held record, no limits, a refusal, a changed record, a failing cache):
+    the caller then reads the key the usual way, as for any key, and calls :func:`enforce`.
+    """
+    record = keycache.held_record(prefix)
+    if record is None or (record.rate_limit is None and record.monthly_quota is None) or _redis() is None:
+        return None
+    try:
+        check(record)
+    except APIException:
+        return None  # the current record, read the usual way, decides
+    return record if enforce(record, request, confirm=True) else None
 
 
 def _has_limits(key: ApiKey) -> bool:

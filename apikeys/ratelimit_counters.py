@@ -20,16 +20,19 @@ from typing import Any
 
 from .ratelimit_rules import RateLimit
 
-OK, RATE, QUOTA = 0, 1, 2
+# STALE: the key's record changed since the caller read it, so nothing was counted.
+OK, RATE, QUOTA, STALE = 0, 1, 2, 3
 MICROS = 1_000_000
 # Times are µs in floating point: a request due at exactly its time must not be refused for a
 # rounding error (a key limited to 1 per hour, say, whose first request computes now + P - P).
 SLACK = 0.001
 
-# KEYS[1]: the rate limit's TAT (µs, Redis clock); KEYS[2]: this month's request count.
+# KEYS[1]: the rate limit's TAT (µs, Redis clock); KEYS[2]: this month's request count; KEYS[3],
+# optional: the key's version token, which must still be ARGV[5] (the record the caller checked).
 # ARGV: period (µs, 0 without a rate limit), requests per period, quota (0: none), counter lifetime (s).
 # Returns {outcome, remaining (-1 without a rate limit), reset µs, retry µs, used this month}.
 LUA = """
+if #KEYS == 3 and redis.call('GET', KEYS[3]) ~= ARGV[5] then return {3, 0, 0, 0, 0} end
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])

@@ -342,3 +342,54 @@ def test_fail_open_must_be_a_boolean(settings):
 
     settings.KEYFENCE_RATE_LIMIT_FAIL_OPEN = "yes"
     assert [error.id for error in check_settings()] == ["apikeys.E011"]
+
+
+# --- one round trip for a limited key --------------------------------------------------------------------
+
+
+@pytest.fixture
+def cache_reads(shared_cache, monkeypatch):
+    """Every read of the key cache (the version token or a record): a round trip to Redis each."""
+    from apikeys import keycache
+
+    reads: list[str] = []
+    real = keycache._read
+
+    def counted(cache, name):
+        reads.append(name)
+        return real(cache, name)
+
+    monkeypatch.setattr(keycache, "_read", counted)
+    return reads
+
+
+def test_a_limited_key_costs_one_round_trip_like_any_key(cache_reads, user, make_key, api):
+    _, secret = make_key(user, rate_limit={"requests": 100, "per": "minute"})
+    api(secret).get(WHOAMI)  # this process reads and keeps the key's record
+    cache_reads.clear()
+    responses = [api(secret).get(WHOAMI) for _ in range(3)]
+    assert [r.headers["RateLimit-Remaining"] for r in responses] == ["98", "97", "96"]
+    assert cache_reads == [], "the script confirms the record's token and counts, in the same round trip"
+
+
+def test_a_held_record_that_changed_counts_nothing_and_the_current_one_decides(cache_reads, user, make_key, api):
+    key, secret = make_key(user, allow=["203.0.113.0/24"], monthly_quota=10)
+    assert api(secret, ip="203.0.113.9").get(WHOAMI).status_code == 200
+    actor = services.Actor(user_id=user.pk)
+    # The held record would block this address; the current list admits it.
+    services.allowlist_add(key=key, actor=actor, cidr="198.51.100.0/24")
+    assert api(secret, ip="198.51.100.9").get(WHOAMI).status_code == 200
+    services.key_revoke(key=key, actor=actor)
+    revoked = api(secret, ip="203.0.113.9").get(WHOAMI)
+    assert revoked.json()["error"]["code"] == "API_KEY_REVOKED"
+    assert ratelimit.monthly_usage([key])[key.pk] == 2, "the revoked request was not counted"
+
+
+def test_a_wrong_secret_for_a_held_key_counts_nothing(cache_reads, user, make_key, api):
+    key, secret = make_key(user, monthly_quota=10)
+    api(secret).get(WHOAMI)
+    from apikeys.secrets import generate_key
+
+    wrong = generate_key(key.prefix)  # the key's prefix and a valid checksum, another secret
+    assert api(wrong).get(WHOAMI).json()["error"]["code"] == "INVALID_API_KEY"
+    assert ratelimit.monthly_usage([key])[key.pk] == 1
