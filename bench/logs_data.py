@@ -1,4 +1,10 @@
-"""Fill the usage-log table fast, in SQL, with one workspace's varied traffic over 90 days."""
+"""Fill the usage-log table fast, in SQL, with one workspace's varied traffic over 90 days.
+
+Each call spreads its rows evenly over the whole 90 days, so that the table has the same shape at
+every size a benchmark measures (10k, 100k, ... rows, each over 90 days), and adds them to the
+hourly rollup as the log writer would. On PostgreSQL the daily partitions of the 90 days are
+created first, as the scheduled job would have created them day by day.
+"""
 
 from __future__ import annotations
 
@@ -36,18 +42,33 @@ def make_workspace() -> tuple[Any, list[Any]]:
     return user, keys
 
 
+def make_partitions() -> None:
+    """PostgreSQL: the daily partitions of the 90 days (and the week ahead)."""
+    from django.utils import timezone
+
+    from usagelogs import partitions
+
+    if partitions.is_partitioned():
+        day = partitions.day_start(timezone.now() - SPAN)
+        while day <= timezone.now():
+            partitions.create_day(day)
+            day += partitions.DAY
+
+
 def add_rows(workspace_id: Any, keys: list[Any], first: int, last: int, total: int) -> None:
-    """Insert rows ``first`` to ``last - 1`` of ``total``, timestamps rising with the row number."""
+    """Insert rows ``first`` to ``last - 1``, spread evenly over the 90 days ending now, and count
+    them into the hourly rollup. ``total`` is unused: every batch covers the whole span."""
     from django.db import connection, transaction
     from django.utils import timezone
 
-    start = timezone.now() - SPAN
-    step_ms = SPAN.total_seconds() * 1000 / total
+    # Each batch starts a little later (a few ms), so that its times fall between the earlier ones.
+    start = timezone.now() - SPAN + timedelta(microseconds=(first * 7919) % 1_000_000)
+    step_ms = SPAN.total_seconds() * 1000 / (last - first)
     if connection.vendor == "postgresql":
         key_array = "ARRAY[" + ", ".join(f"'{k.pk}'" for k in keys) + "]::uuid[]"
         prefix_array = "ARRAY[" + ", ".join(f"'{k.prefix}'" for k in keys) + "]"
         values = _VALUES.format(
-            ts=f"%s::timestamptz + n * interval '{step_ms} milliseconds'",
+            ts=f"%s::timestamptz + (n - {first}) * interval '{step_ms} milliseconds'",
             key=f"({key_array})[1 + n %% {KEYS}]",
             prefix=f"({prefix_array})[1 + n %% {KEYS}]",
             ip="('198.51.100.' || (n %% 250))::inet",
@@ -63,7 +84,7 @@ def add_rows(workspace_id: Any, keys: list[Any], first: int, last: int, total: i
             k=KEYS, whens=" ".join(f"WHEN {i} THEN '{k.prefix}'" for i, k in enumerate(keys))
         )
         values = _VALUES.format(
-            ts=f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', %s, '+' || (n * {step_ms / 1000}) || ' seconds')",
+            ts=f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', %s, '+' || ((n - {first}) * {step_ms / 1000}) || ' seconds')",
             key=key_case,
             prefix=prefix_case,
             ip="'198.51.100.' || (n %% 250)",
@@ -73,7 +94,34 @@ def add_rows(workspace_id: Any, keys: list[Any], first: int, last: int, total: i
             f"INSERT INTO usagelogs_usagelog ({COLUMNS}) "
             f"WITH RECURSIVE g(n) AS (SELECT %s UNION ALL SELECT n + 1 FROM g WHERE n < %s) SELECT {values} FROM g"
         )
-        params = [first, last - 1, start.strftime("%Y-%m-%d %H:%M:%S"), workspace_id.hex]
+        params = [first, last - 1, start.strftime("%Y-%m-%d %H:%M:%S.%f"), workspace_id.hex]
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(max(id), 0) FROM usagelogs_usagelog")
+        (after,) = cursor.fetchone()
         cursor.execute(sql, params)
+        cursor.execute(_ROLLUP[connection.vendor], [after])
         cursor.execute("ANALYZE usagelogs_usagelog")
+        cursor.execute("ANALYZE usagelogs_usagerollup")
+
+
+# The rows just added, counted into the rollup as the writer's upsert would count them.
+_CLASS = "CASE WHEN status_code = 429 THEN '429' ELSE (status_code / 100) || 'xx' END"
+_UPSERT = (
+    " ON CONFLICT (workspace_id, hour, key_id, decision, status_class) DO UPDATE SET "
+    "requests = usagelogs_usagerollup.requests + excluded.requests, "
+    "total_response_ms = usagelogs_usagerollup.total_response_ms + excluded.total_response_ms"
+)
+_ROLLUP = {
+    "postgresql": "INSERT INTO usagelogs_usagerollup "
+    "(workspace_id, hour, key_id, decision, status_class, requests, total_response_ms) "
+    "SELECT workspace_id, date_trunc('hour', timestamp AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', "
+    f"COALESCE(api_key_id, '00000000-0000-0000-0000-000000000000'), decision, {_CLASS}, count(*), "
+    "sum(response_time_ms) FROM usagelogs_usagelog WHERE id > %s AND workspace_id IS NOT NULL "
+    f"GROUP BY 1, 2, 3, 4, 5{_UPSERT}",
+    "sqlite": "INSERT INTO usagelogs_usagerollup "
+    "(workspace_id, hour, key_id, decision, status_class, requests, total_response_ms) "
+    "SELECT workspace_id, strftime('%%Y-%%m-%%d %%H:00:00', timestamp), "
+    f"COALESCE(api_key_id, '00000000000000000000000000000000'), decision, {_CLASS}, count(*), "
+    "sum(response_time_ms) FROM usagelogs_usagelog WHERE id > %s AND workspace_id IS NOT NULL "
+    f"GROUP BY 1, 2, 3, 4, 5 HAVING 1{_UPSERT}",
+}

@@ -1,6 +1,10 @@
-"""Usage logs at scale: list pages, CSV export, export memory and pruning, from 10k to 1M rows.
+"""Usage logs at scale: list pages, the chart, CSV export, export memory, the writer and pruning.
 
 python bench/logs_scale.py [--database-url URL] [--rows 1000000]
+
+Measured at 10k, 100k, 1M rows and --rows (each spread over 90 days, see logs_data.py); the
+targets are ratios within this one run: pages at --rows against the same pages at 100k rows, the
+30-day chart against a first page, the writer with the rollup against the writer without it.
 """
 
 from __future__ import annotations
@@ -8,7 +12,6 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
-import io
 import json
 import statistics
 import subprocess
@@ -18,6 +21,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -59,10 +63,13 @@ def page_times(user: Any, key: Any) -> dict[str, float]:
 
     def deepest(params: dict[str, str], rows: Any) -> dict[str, str]:
         # The cursor of the last page: positioned just above the page_size + 1 oldest matches.
-        ids = list(rows.order_by("id").values_list("id", flat=True)[: UsageLogPagination.page_size + 1])
-        if len(ids) <= UsageLogPagination.page_size:
+        times = list(
+            rows.order_by("timestamp", "id").values_list("timestamp", flat=True)[: UsageLogPagination.page_size + 1]
+        )
+        if len(times) <= UsageLogPagination.page_size:
             return params  # one page holds them all
-        return {**params, "cursor": base64.b64encode(f"p={ids[-1]}".encode()).decode()}
+        cursor = urlencode({"p": str(times[-1])})
+        return {**params, "cursor": base64.b64encode(cursor.encode()).decode()}
 
     key_status = {"api_key": str(key.pk), "status_code": "403"}
     matching = UsageLog.objects.filter(workspace_id=key.workspace_id, api_key=key, status_code=403)
@@ -76,6 +83,7 @@ def page_times(user: Any, key: Any) -> dict[str, float]:
         "since 1 day first": {"since": _days_ago(1)},
         "until 60 days ago first": {"until": _days_ago(60)},
         "a week 60 days ago first": {"since": _days_ago(67), "until": _days_ago(60)},
+        "key, a day 85 days ago first": {"api_key": str(key.pk), "since": _days_ago(86), "until": _days_ago(85)},
     }
     assert len(json.loads(page(cases["key+status deepest"]).content)["results"]) == min(
         UsageLogPagination.page_size, matching.count()
@@ -126,48 +134,139 @@ def peak_memory(database_url: str, rows: int) -> int:
     return int(subprocess.run(command, check=True, capture_output=True, text=True).stdout.split()[-1])
 
 
-def prune_blocking(days: int = 30) -> dict[str, float]:
-    """Prune while another thread records rows; the longest a record had to wait, in ms."""
-    from django.core.management import call_command
+def prune_blocking(days: int = 60) -> dict[str, float]:
+    """Prune rows older than ``days`` while another thread writes a log row every 5 ms.
+
+    On PostgreSQL the prune first drops the daily partitions wholly older than the cutoff (about a
+    month of them here), then trims the partition at the boundary in batches; each phase is timed,
+    with the longest log write during it.
+    """
     from django.db import connection
     from django.utils import timezone
 
+    from usagelogs.conf import conf
     from usagelogs.models import UsageLog
     from usagelogs.recorder import insert_rows
+    from usagelogs.services import prune_logs
 
-    before, latencies, done = UsageLog.objects.count(), [], threading.Event()
+    before, writes, done = UsageLog.objects.count(), [], threading.Event()
 
     def writer() -> None:
         row = {"timestamp": timezone.now(), "method": "GET", "path": "/api/v1/whoami", "status_code": 200}
         while not done.is_set():
             started = time.perf_counter()
             insert_rows([row])
-            latencies.append((time.perf_counter() - started) * 1000)
+            writes.append((started, (time.perf_counter() - started) * 1000))
             time.sleep(0.005)
         connection.close()
 
     thread = threading.Thread(target=writer)
     thread.start()
-    started = time.perf_counter()
-    call_command("prune_usage_logs", days=days, stdout=io.StringIO())
-    seconds = time.perf_counter() - started
+    time.sleep(0.2)
+    marks: dict[str, float] = {"start": time.perf_counter()}
+
+    def dropped(name: str, rows: int, seconds: float) -> None:
+        marks["dropped"] = time.perf_counter()
+
+    result = prune_logs(
+        cutoff=timezone.now() - timedelta(days=days),
+        batch_size=conf.PRUNE_BATCH_SIZE,
+        pause=conf.PRUNE_PAUSE_SECONDS,
+        dropped=dropped,
+        lock_timeout_ms=conf.PRUNE_LOCK_TIMEOUT_MS,
+    )
+    marks["end"] = time.perf_counter()
+    time.sleep(0.2)
     done.set()
     thread.join()
+    drop_end = marks.get("dropped", marks["start"])
+
+    def longest(low: float, high: float) -> float:
+        return max((ms for at, ms in writes if low <= at <= high or low <= at + ms / 1000 <= high), default=0.0)
+
+    latencies = sorted(ms for _, ms in writes)
     return {
-        "deleted": before + len(latencies) - UsageLog.objects.count(),
-        "seconds": seconds,
-        "writes": len(latencies),
-        "max_write_ms": max(latencies),
-        "p99_write_ms": sorted(latencies)[int(len(latencies) * 0.99)],
+        "deleted": before + len(writes) - UsageLog.objects.count(),
+        "partitions": len(result.dropped),
+        "dropped_rows": sum(rows for _, rows in result.dropped),
+        "trimmed": result.trimmed,
+        "drop_s": drop_end - marks["start"],
+        "trim_s": marks["end"] - drop_end,
+        "seconds": marks["end"] - marks["start"],
+        "writes": len(writes),
+        "max_write_drop_ms": longest(marks["start"], drop_end),
+        "max_write_ms": latencies[-1],
+        "p99_write_ms": latencies[int(len(latencies) * 0.99)],
     }
+
+
+def chart_ms(user: Any, key: Any) -> dict[str, float]:
+    """The page's 30-day chart, read from the rollup, against one first page (key + status)."""
+    from tests.usagelogs.helpers import session_request
+    from usagelogs.filters import UsageLogFilter
+    from usagelogs.selectors import logs_for
+    from usagelogs.views import _chart
+
+    request = session_request(user)
+
+    def chart() -> None:
+        filterset = UsageLogFilter(
+            {"since": _days_ago(30)}, queryset=logs_for(workspace_id=key.workspace_id), request=request
+        )
+        assert filterset.is_valid()
+        drawn = _chart(filterset.qs, key.workspace_id, filterset.form.cleaned_data)
+        assert drawn.allowed + drawn.blocked > 0 and drawn.unit == "day"
+
+    return {"chart 30 days": _median_ms(chart)}
+
+
+def writer_rates(keys: list[Any], batches: int = 300) -> dict[str, float]:
+    """Rows per second through the writer's insert, with the rollup upsert and without it, in
+    interleaved rounds of batches of 100 varied rows."""
+    from django.utils import timezone
+
+    from usagelogs.inserts import insert_rows
+
+    now = timezone.now()
+    rows = [
+        {
+            "timestamp": now - timedelta(seconds=n * 7),
+            "workspace_id": keys[n % len(keys)].workspace_id,
+            "api_key_id": keys[n % len(keys)].pk,
+            "key_prefix": keys[n % len(keys)].prefix,
+            "method": "GET",
+            "path": "/api/v1/whoami",
+            "status_code": (200, 200, 200, 404, 403, 429)[n % 6],
+            "client_ip": "198.51.100.7",
+            "client_ip_key": "4:c6336407",
+            "decision": "blocked" if n % 6 == 4 else "allowed",
+            "response_time_ms": 1.5,
+        }
+        for n in range(100)
+    ]
+    seconds: dict[bool, list[float]] = {True: [], False: []}
+    for round_ in range(6):
+        for rollup in (True, False) if round_ % 2 else (False, True):
+            started = time.perf_counter()
+            for _ in range(batches // 6):
+                insert_rows(rows, rollup=rollup)
+            seconds[rollup].append(time.perf_counter() - started)
+    per = 100 * (batches // 6)
+    result = {
+        "with_rollup": per / statistics.median(seconds[True]),
+        "without_rollup": per / statistics.median(seconds[False]),
+    }
+    result["ratio"] = result["with_rollup"] / result["without_rollup"]
+    return result
 
 
 def run(database_url: str, total: int) -> dict:
     from django.db import connection
 
-    from bench.logs_data import add_rows, make_workspace
+    from bench.logs_data import add_rows, make_partitions, make_workspace
 
     setup_django(database_url)
+    make_partitions()
     user, keys = make_workspace()
     workspace_id = keys[0].workspace_id
     sizes, done, result = [s for s in SIZES if s < total] + [total], 0, {"database": connection.vendor, "sizes": {}}
@@ -177,11 +276,15 @@ def run(database_url: str, total: int) -> dict:
         done = size
         result["sizes"][size] = {
             "fill_s": time.perf_counter() - started,
-            "pages_ms": page_times(user, keys[0]),
-            "export": export_rates(workspace_id),
+            "pages_ms": {**page_times(user, keys[0]), **chart_ms(user, keys[0])},
         }
+        if size <= 1_000_000:
+            result["sizes"][size]["export"] = export_rates(workspace_id)
+        print(f"{size:,} rows: {json.dumps(result['sizes'][size])}", file=sys.stderr, flush=True)
     small = min(100_000, total // 10)
-    result["memory_kib"] = {small: peak_memory(database_url, small), total: peak_memory(database_url, total)}
+    exported = min(1_000_000, total)
+    result["memory_kib"] = {small: peak_memory(database_url, small), exported: peak_memory(database_url, exported)}
+    result["writer"] = writer_rates(keys)
     result["prune"] = prune_blocking()
     return result
 
@@ -190,27 +293,48 @@ def report(result: dict) -> str:
     lines = [f"== usage logs at scale: {result['database']}"]
     sizes = list(result["sizes"])
     names = list(result["sizes"][sizes[0]]["pages_ms"])
-    lines.append(f"{'ms per page (API view, 50 rows)':<32}" + "".join(f"{s:>12,}" for s in sizes))
+    reference = 100_000 if 100_000 in sizes and sizes[-1] > 100_000 else sizes[0]
+    lines.append(
+        f"{'ms per page (API view, 50 rows)':<32}"
+        + "".join(f"{s:>12,}" for s in sizes)
+        + f"{f'{sizes[-1]:,} / {reference:,}':>22}"
+    )
     for name in names:
-        lines.append(f"{name:<32}" + "".join(f"{result['sizes'][s]['pages_ms'][name]:>12.2f}" for s in sizes))
+        row = result["sizes"]
+        ratio = row[sizes[-1]]["pages_ms"][name] / row[reference]["pages_ms"][name]
+        lines.append(f"{name:<32}" + "".join(f"{row[s]['pages_ms'][name]:>12.2f}" for s in sizes) + f"{ratio:>22.2f}")
     last = result["sizes"][sizes[-1]]["pages_ms"]
     lines.append(
         f"deepest / first page at {sizes[-1]:,} rows: key+status "
         f"{last['key+status deepest'] / last['key+status first']:.2f}, blocked "
         f"{last['blocked deepest'] / last['blocked first']:.2f}"
     )
+    lines.append(
+        f"30-day chart / key+status first page at {sizes[-1]:,} rows: "
+        f"{last['chart 30 days'] / last['key+status first']:.2f}"
+    )
+    exported = [s for s in sizes if "export" in result["sizes"][s]]
+    lines.append(f"{'':<32}" + "".join(f"{s:>12,}" for s in exported))
     for label, field in (("CSV export, rows/s", "export"), ("bare loop, rows/s", "bare"), ("export / bare", "ratio")):
-        lines.append(f"{label:<32}" + "".join(f"{result['sizes'][s]['export'][field]:>12,.2f}" for s in sizes))
+        lines.append(f"{label:<32}" + "".join(f"{result['sizes'][s]['export'][field]:>12,.2f}" for s in exported))
     lines.append(f"{'fill time, s':<32}" + "".join(f"{result['sizes'][s]['fill_s']:>12.1f}" for s in sizes))
     (small, small_kib), (big, big_kib) = sorted(result["memory_kib"].items())
     lines.append(
         f"export peak RSS: {small:,} rows {small_kib / 1024:.1f} MiB, {big:,} rows {big_kib / 1024:.1f} MiB, "
         f"ratio {big_kib / small_kib:.2f}"
     )
+    w = result["writer"]
+    lines.append(
+        f"writer, rows/s: with the rollup {w['with_rollup']:,.0f}, without {w['without_rollup']:,.0f}, "
+        f"ratio {w['ratio']:.2f}"
+    )
     p = result["prune"]
     lines.append(
-        f"prune: deleted {p['deleted']:,} rows in {p['seconds']:.1f} s; concurrent log writes: {p['writes']}, "
-        f"longest {p['max_write_ms']:.1f} ms, p99 {p['p99_write_ms']:.1f} ms"
+        f"prune --days 60: {p['deleted']:,} rows in {p['seconds']:.1f} s: {p['partitions']} partitions "
+        f"(about {p['dropped_rows']:,} rows) dropped in {p['drop_s'] * 1000:.0f} ms, longest concurrent log "
+        f"write meanwhile {p['max_write_drop_ms']:.1f} ms; {p['trimmed']:,} rows trimmed in batches in "
+        f"{p['trim_s']:.1f} s; concurrent log writes: {p['writes']}, longest {p['max_write_ms']:.1f} ms, "
+        f"p99 {p['p99_write_ms']:.1f} ms"
     )
     return "\n".join(lines)
 
