@@ -30,10 +30,29 @@ LABELS = {
     "keyfence": "5 Keyfence, allowed (20 entries, log on)",
     "keyfence_blocked": "6 Keyfence, blocked (403)",
     "keyfence_is_authenticated": "7 Keyfence + DRF IsAuthenticated, allowed",
+    "keyfence_limited": "8 Keyfence, allowed, with a rate limit and quota",
 }
 # Query counts: the Keyfence variants, and Token for comparison.
-COUNTED = ("token", "keyfence", "keyfence_blocked", "keyfence_is_authenticated")
+COUNTED = ("token", "keyfence", "keyfence_blocked", "keyfence_is_authenticated", "keyfence_limited")
 EXPECTED = {"keyfence_blocked": 403}
+
+
+def limited_key() -> str:
+    """Variant 5's key with limits no run reaches, so every request is counted and none refused."""
+    from django.contrib.auth import get_user_model
+
+    from apikeys import services
+    from apikeys.networks import validate_allowlist
+    from bench.fixtures import ALLOWLIST
+
+    user = get_user_model().objects.get(username="bench")
+    return services.key_create(
+        name="bench limited",
+        actor=services.Actor(user_id=user.pk),
+        allowlist=validate_allowlist([{"cidr": cidr} for cidr in ALLOWLIST]),
+        rate_limit={"requests": 1_000_000, "per": "second"},
+        monthly_quota=10**12,
+    )[1]
 
 
 def build_variants() -> dict[str, Callable[[], int]]:
@@ -43,6 +62,7 @@ def build_variants() -> dict[str, Callable[[], int]]:
 
     keys = create_keys()
     bearer = {"HTTP_AUTHORIZATION": f"Bearer {keys.keyfence}"}
+    limited = {"HTTP_AUTHORIZATION": f"Bearer {limited_key()}"}
     token = {"HTTP_AUTHORIZATION": f"Token {keys.token}"}
     variants = {
         "plain": make_request(PATHS["plain"], ALLOWED_IP),
@@ -51,6 +71,7 @@ def build_variants() -> dict[str, Callable[[], int]]:
         "keyfence": make_request(PATHS["keyfence"], ALLOWED_IP, bearer),
         "keyfence_blocked": make_request(PATHS["keyfence"], BLOCKED_IP, bearer),
         "keyfence_is_authenticated": make_request(PATHS["keyfence_is_authenticated"], ALLOWED_IP, bearer),
+        "keyfence_limited": make_request(PATHS["keyfence"], ALLOWED_IP, limited),
     }
     if keys.drf_api_key:
         variants["drf_api_key"] = make_request(
@@ -114,6 +135,7 @@ def run(
         "6/5": m["keyfence_blocked"] / m["keyfence"],
         "5/1": m["keyfence"] / m["plain"],
         "7/2": m["keyfence_is_authenticated"] / m["token"],
+        "8/5": m["keyfence_limited"] / m["keyfence"],
     }
     if "drf_api_key" in m:
         ratios["5/3"] = m["keyfence"] / m["drf_api_key"]
