@@ -64,7 +64,7 @@ def test_an_admin_requires_an_allowlist_then_a_key_without_entries_is_refused_in
     page.get_by_role("button", name="Create API Key").click()
     # The form starts with the default allowlist and the longest lifetime.
     expect(page.get_by_role("textbox", name="IP address or CIDR")).to_have_value("203.0.113.0/24")
-    expect(page.get_by_label("Expires")).to_have_value("90")
+    expect(page.get_by_label("Expires", exact=True)).to_have_value("90")
     page.get_by_label("Name", exact=True).fill("Deploy bot")
     page.get_by_label("Description").fill("Runs the nightly deploy")
     page.get_by_role("button", name="Remove").click()
@@ -76,7 +76,7 @@ def test_an_admin_requires_an_allowlist_then_a_key_without_entries_is_refused_in
     expect(page.get_by_role("heading", name="Create API Key")).to_be_visible()
     expect(page.get_by_label("Name", exact=True)).to_have_value("Deploy bot")
     expect(page.get_by_label("Description")).to_have_value("Runs the nightly deploy")
-    expect(page.get_by_label("Expires")).to_have_value("90")
+    expect(page.get_by_label("Expires", exact=True)).to_have_value("90")
     assert not ApiKey.objects.exists()
     screenshot(page, "create-key-allowlist-required.png")
 
