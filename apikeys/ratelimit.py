@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
@@ -41,8 +41,8 @@ RATE_LIMIT_UNAVAILABLE = "RATE_LIMIT_UNAVAILABLE"
 LOG_INTERVAL = 60.0
 THRESHOLDS = (80, 100)
 _state: dict[str, Any] = {}
-# (key id, month) -> the two Redis keys, as the cache's KEY_PREFIX and version make them.
-_names: dict[tuple[Any, str], list[str]] = {}
+# (key id, token, month, limits) -> the script's keys and arguments, built once per record and month.
+_calls: dict[tuple[Any, ...], tuple[list[Any], list[Any]]] = {}
 _log_lock = threading.Lock()
 
 
@@ -54,16 +54,40 @@ class LimitExceeded(ApiError):
         self.wait = max(int(wait), 1)
 
 
+class Month(NamedTuple):
+    """A calendar month (UTC): ``YYYY-MM``, and when it starts and ends, in Unix seconds."""
+
+    label: str
+    start: float
+    end: float
+
+
+def month_at(timestamp: float) -> Month:
+    """The month that a quota counts at ``timestamp``; worked out once a month per process."""
+    known: Month | None = _state.get("month")
+    if known is not None and known.start <= timestamp < known.end:
+        return known
+    now = datetime.fromtimestamp(timestamp, UTC)
+    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+    start = datetime(now.year, now.month, 1, tzinfo=UTC).timestamp()
+    found = _state["month"] = Month(
+        f"{now.year:04d}-{now.month:02d}", start, datetime(year, month, 1, tzinfo=UTC).timestamp()
+    )
+    return found
+
+
 def month_of(now: datetime) -> str:
     """The calendar month (UTC) that a quota counts, as ``YYYY-MM``."""
-    return f"{now.year:04d}-{now.month:02d}"
+    return month_at(now.timestamp()).label
 
 
 def seconds_to_next_month(now: datetime) -> int:
     """Whole seconds, rounded up, until the next calendar month begins (UTC)."""
-    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
-    start = datetime(year, month, 1, tzinfo=UTC)
-    return max(math.ceil((start - now).total_seconds()), 1)
+    return _until(month_at(now.timestamp()), now.timestamp())
+
+
+def _until(month: Month, timestamp: float) -> int:
+    return max(math.ceil(month.end - timestamp), 1)
 
 
 def _quota_key(key_id: Any, month: str) -> str:
@@ -76,7 +100,7 @@ def _rate_key(key_id: Any) -> str:
 
 def _forget() -> None:
     _state.clear()
-    _names.clear()
+    _calls.clear()
 
 
 conf.on_reload(_forget)
@@ -110,21 +134,23 @@ def _outage(exc: BaseException | None) -> None:
     logger.warning("Rate limits cannot be counted in the shared cache (%s); %s.", exc or "breaker open", how)
 
 
-def _script_call(record: KeyRecord, month: str, now: datetime, confirm: bool) -> tuple[list[str], list[Any]]:
-    _client, _script, make_key = _state["redis"]
-    keys = _names.get((record.id, month))
-    if keys is None:
-        keys = [make_key(_rate_key(record.id)), make_key(_quota_key(record.id, month))]
-        remember(_names, (record.id, month), keys)
-    # The month's counter outlives the month by a day, for clocks that disagree at midnight.
-    args = script_args(record.rate_limit, record.monthly_quota, seconds_to_next_month(now) + 86400)
-    if not confirm:
-        return keys, args
-    version_key, token = keycache.token_in_cache(record.prefix, record.token)
-    return [*keys, version_key], [*args, token]
+def _script_call(record: KeyRecord, month: Month, confirm: bool) -> tuple[list[Any], list[Any]]:
+    memo = (record.id, record.token if confirm else "", month.label, record.rate_limit, record.monthly_quota)
+    call = _calls.get(memo)
+    if call is None:
+        make_key = _state["redis"][2]
+        keys = [make_key(_rate_key(record.id)), make_key(_quota_key(record.id, month.label))]
+        # The month's counter outlives the month by a day, for clocks that disagree at midnight.
+        args: list[Any] = script_args(record.rate_limit, record.monthly_quota, int(month.end) + 86400)
+        if confirm:
+            version_key, token = keycache.token_in_cache(record.prefix, record.token)
+            keys, args = [*keys, version_key], [*args, token]
+        call = (keys, args)
+        remember(_calls, memo, call)
+    return call
 
 
-def _count(record: KeyRecord, month: str, now: datetime, confirm: bool = False) -> Outcome | None:
+def _count(record: KeyRecord, month: Month, confirm: bool = False) -> Outcome | None:
     """Check and consume; ``None`` when the shared cache cannot count and the setting says fail closed.
 
     ``confirm``: count only if the record is still current in the shared cache, else answer ``STALE``
@@ -132,11 +158,11 @@ def _count(record: KeyRecord, month: str, now: datetime, confirm: bool = False) 
     """
     redis = _redis()
     if redis is None:
-        return local_counter.hit(record.id, record.rate_limit, record.monthly_quota, month)
+        return local_counter.hit(record.id, record.rate_limit, record.monthly_quota, month.label)
     failure: BaseException | None = None
     if not (keycache.breaker.open_until and keycache.breaker.is_open()):
         try:
-            keys, args = _script_call(record, month, now, confirm)
+            keys, args = _script_call(record, month, confirm)
             result = outcome_from(redis[1](keys=keys, args=args))
         except Exception as exc:  # noqa: BLE001 - any cache failure opens the breaker
             keycache.breaker.failed(exc)
@@ -150,15 +176,15 @@ def _count(record: KeyRecord, month: str, now: datetime, confirm: bool = False) 
     _outage(failure)
     if not conf.RATE_LIMIT_FAIL_OPEN:
         return None
-    return local_counter.hit(record.id, record.rate_limit, record.monthly_quota, month)
+    return local_counter.hit(record.id, record.rate_limit, record.monthly_quota, month.label)
 
 
-def limit_headers(rate: RateLimit | None, quota: int | None, result: Outcome, now: datetime) -> dict[str, str]:
+def limit_headers(rate: RateLimit | None, quota: int | None, result: Outcome, to_next_month: int) -> dict[str, str]:
     """``RateLimit-Limit``, ``-Remaining`` and ``-Reset``: of the rate limit, or else of the quota."""
     if rate is not None:
         limit, remaining, reset = rate.requests, result.remaining, result.reset_seconds
     else:
-        limit, remaining, reset = quota or 0, max((quota or 0) - result.used, 0), seconds_to_next_month(now)
+        limit, remaining, reset = quota or 0, max((quota or 0) - result.used, 0), to_next_month
     return {"RateLimit-Limit": str(limit), "RateLimit-Remaining": str(max(remaining, 0)), "RateLimit-Reset": str(reset)}
 
 
@@ -200,9 +226,9 @@ def enforce(record: KeyRecord, request: Any, confirm: bool = False) -> bool:
     rate, quota = record.rate_limit, record.monthly_quota
     if rate is None and quota is None:
         return True
-    now = datetime.now(UTC)
-    month = month_of(now)
-    result = _count(record, month, now, confirm)
+    now = time.time()
+    month = month_at(now)
+    result = _count(record, month, confirm)
     if result is not None and result.outcome == STALE:
         return False
     if result is None:
@@ -212,13 +238,13 @@ def enforce(record: KeyRecord, request: Any, confirm: bool = False) -> bool:
             math.ceil(float(conf.CACHE_COOLDOWN_SECONDS)),
             503,
         )
-    _add_headers(request, limit_headers(rate, quota, result, now))
+    _add_headers(request, limit_headers(rate, quota, result, _until(month, now)))
     if result.outcome == QUOTA:
         raise LimitExceeded(
             QUOTA_EXCEEDED,
             f"This API key has used its monthly quota of {quota:,} requests; "
             "it resets at the start of next month (UTC).",
-            seconds_to_next_month(now),
+            _until(month, now),
         )
     if result.outcome == RATE and rate is not None:
         raise LimitExceeded(
@@ -226,8 +252,8 @@ def enforce(record: KeyRecord, request: Any, confirm: bool = False) -> bool:
             f"This API key is limited to {rate.requests:,} requests per {rate.per}.",
             result.retry_seconds,
         )
-    if quota:
-        _announce(record, quota, result.used, month)
+    if quota and result.used * 5 >= quota * 4:
+        _announce(record, quota, result.used, month.label)
     return True
 
 

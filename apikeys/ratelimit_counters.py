@@ -29,7 +29,8 @@ SLACK = 0.001
 
 # KEYS[1]: the rate limit's TAT (µs, Redis clock); KEYS[2]: this month's request count; KEYS[3],
 # optional: the key's version token, which must still be ARGV[5] (the record the caller checked).
-# ARGV: period (µs, 0 without a rate limit), requests per period, quota (0: none), counter lifetime (s).
+# ARGV: period (µs, 0 without a rate limit), requests per period, quota (0: none), when the month's
+# counter expires (Unix seconds).
 # Returns {outcome, remaining (-1 without a rate limit), reset µs, retry µs, used this month}.
 LUA = """
 if #KEYS == 3 and redis.call('GET', KEYS[3]) ~= ARGV[5] then return {3, 0, 0, 0, 0} end
@@ -37,7 +38,7 @@ if redis.replicate_commands then pcall(redis.replicate_commands) end
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 local period, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
-local quota, lifetime = tonumber(ARGV[3]), tonumber(ARGV[4])
+local quota, expires = tonumber(ARGV[3]), tonumber(ARGV[4])
 local outcome, remaining, reset, retry, new_tat = 0, -1, 0, 0, 0
 if period > 0 then
   local interval = period / limit
@@ -64,7 +65,7 @@ if outcome == 0 then
     redis.call('SET', KEYS[1], string.format('%.17g', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1000)
   end
   used = redis.call('INCR', KEYS[2])
-  if used == 1 then redis.call('EXPIRE', KEYS[2], lifetime) end
+  if used == 1 then redis.call('EXPIREAT', KEYS[2], expires) end
 end
 return {outcome, remaining, math.ceil(reset), math.ceil(retry), used}
 """
@@ -91,9 +92,9 @@ def outcome_from(values: Any) -> Outcome:
     return Outcome(outcome, remaining, _seconds(reset), _seconds(retry), used)
 
 
-def script_args(rate: RateLimit | None, quota: int | None, lifetime: int) -> list[int]:
+def script_args(rate: RateLimit | None, quota: int | None, expires_at: int) -> list[int]:
     period = rate.period_seconds * MICROS if rate is not None else 0
-    return [period, rate.requests if rate is not None else 1, quota or 0, lifetime]
+    return [period, rate.requests if rate is not None else 1, quota or 0, expires_at]
 
 
 class LocalCounter:
