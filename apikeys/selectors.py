@@ -59,12 +59,25 @@ def recent_window(days: int = 7) -> Any:
     return timezone.now() - timedelta(days=days)
 
 
-_DESCRIBED = ("name", "description", "scopes", "allowlist_mode", "expires_at", "cidr", "label", "grace_seconds")
+_DESCRIBED = (
+    "name",
+    "description",
+    "scopes",
+    "allowlist_mode",
+    "expires_at",
+    "rate_limit",
+    "monthly_quota",
+    "cidr",
+    "label",
+    "grace_seconds",
+)
 
 
 def _short(value: Any) -> str:
     if isinstance(value, list):
         value = ", ".join(map(str, value))
+    elif isinstance(value, dict) and set(value) == {"requests", "per"}:
+        value = f"{value['requests']}/{value['per']}"  # a rate limit
     return str(value) if value not in (None, "") else "none"
 
 

@@ -96,3 +96,11 @@ def test_a_viewer_sees_the_limits_but_cannot_change_them(make_key: Any) -> None:
 def test_the_keys_table_says_when_a_key_has_no_limits(user: Any, make_key: Any) -> None:
     make_key(user)
     assert "No limits" in signed_in(user).get("/settings/developer/").content.decode()
+
+
+def test_the_key_history_says_what_a_limits_change_did(user: Any, make_key: Any) -> None:
+    key, _ = make_key(user, monthly_quota=10)
+    client = signed_in(user)
+    client.post(limits_page(key), {"rate_limit_requests": "5", "rate_limit_per": "second", "monthly_quota": "20"})
+    html = client.get(f"/settings/developer/keys/{key.pk}/allowlist/").content.decode()
+    assert "rate limit: none → 5/second; monthly quota: 10 → 20" in html
