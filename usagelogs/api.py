@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -27,7 +27,7 @@ from apikeys.schema import api_operation, error_codes
 from .export import csv_lines, csv_response
 from .filters import UsageLogFilter
 from .models import UsageLog
-from .selectors import NEWEST_FIRST, logs_for
+from .selectors import NEWEST_FIRST, logs_for, read_in_windows
 from .serializers import UsageLogSerializer
 
 
@@ -38,10 +38,50 @@ class UsageLogPagination(CursorPagination):
     daily partition on PostgreSQL.
     """
 
-    ordering = NEWEST_FIRST
+    ordering: tuple[str, ...] = NEWEST_FIRST
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
+        """DRF's cursor pagination, with the page read through time windows (``read_in_windows``)
+        so that PostgreSQL plans it over the partitions of a day or a week, not of every day."""
+        self.request = request
+        self.page_size = size = self.get_page_size(request) or UsageLogPagination.page_size
+        self.base_url = request.build_absolute_uri()
+        self.ordering = self.get_ordering(request, queryset, view)
+        self.cursor = self.decode_cursor(request)
+        offset, reverse = (self.cursor.offset, self.cursor.reverse) if self.cursor is not None else (0, False)
+        # A cursor's position is the text of a time (DRF's stubs say int).
+        position = cast(str | None, self.cursor.position if self.cursor is not None else None)
+        moment = parse_datetime(str(position)) if position is not None else None
+        since, until = time_bounds(view)
+        if reverse:  # a "previous" link: the rows just newer than the position, oldest first
+            queryset = queryset.order_by("timestamp", "id")
+            if position is not None:
+                queryset = queryset.filter(timestamp__gt=position)
+            anchor, bound = moment, until
+        else:
+            queryset = queryset.order_by(*self.ordering)
+            if position is not None:
+                queryset = queryset.filter(timestamp__lt=position)
+            now = timezone.now()
+            anchor, bound = moment or min(until or now, now), since
+        results = read_in_windows(
+            queryset, offset + size + 1, start=offset, newest_first=not reverse, anchor=anchor, bound=bound
+        )
+        self.page = results[:size]
+        more = len(results) > len(self.page)
+        following = self._get_position_from_instance(results[-1], self.ordering) if more else None
+        if reverse:
+            self.page.reverse()
+            self.has_next, self.next_position = position is not None or offset > 0, position
+            self.has_previous, self.previous_position = following is not None, following
+        else:
+            self.has_next, self.next_position = following is not None, following
+            self.has_previous, self.previous_position = position is not None or offset > 0, position
+        self.display_page_controls = (self.has_previous or self.has_next) and self.template is not None
+        return self.page
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         cursor = super().decode_cursor(request)
@@ -63,11 +103,27 @@ FILTERS_TEXT = (
 FILTER_CODES = ("INVALID_CHOICE", "INVALID_STATUS", "INVALID_IP", "INVALID")
 
 
+class LogFilterBackend(DjangoFilterBackend):
+    """The one FilterSet, kept on the view: the pagination reads its ``since`` and ``until``."""
+
+    def get_filterset(self, request: Request, queryset: Any, view: Any) -> Any:
+        view.log_filterset = super().get_filterset(request, queryset, view)
+        return view.log_filterset
+
+
+def time_bounds(view: Any) -> tuple[Any, Any]:
+    """The ``since`` and ``until`` the view's filter applied, each ``None`` when not given."""
+    filterset = getattr(view, "log_filterset", None)
+    if filterset is None or not filterset.is_valid():
+        return None, None
+    return filterset.form.cleaned_data.get("since"), filterset.form.cleaned_data.get("until")
+
+
 class WorkspaceLogsMixin(KeyfenceAPIMixin, GenericAPIView):
     """The logs of the caller's workspace, through the one FilterSet, for the list and the export alike."""
 
     permission_classes = [HasScopes(LOGS_READ)]
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [LogFilterBackend]
     filterset_class = UsageLogFilter
 
     def get_queryset(self) -> Any:

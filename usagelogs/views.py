@@ -16,7 +16,7 @@ from workspaces.current import current_membership
 
 from . import chart
 from .filters import UsageLogFilter
-from .selectors import Position, chart_counts, log_page, logs_for
+from .selectors import Position, chart_counts, log_page, logs_for, read_in_windows
 
 CURSORS = ("before", "after")
 PAGE_SIZE = 50
@@ -56,9 +56,14 @@ def _chart(queryset: Any, workspace_id: Any, cleaned: dict[str, Any]) -> chart.C
     return chart.build_chart(chart.fill(window, counts), window)
 
 
-def _page_context(request: HttpRequest, queryset: Any) -> dict[str, Any]:
+def _page_context(request: HttpRequest, queryset: Any, cleaned: dict[str, Any]) -> dict[str, Any]:
     page = log_page(
-        queryset, before=_cursor(request.GET, "before"), after=_cursor(request.GET, "after"), size=PAGE_SIZE
+        queryset,
+        before=_cursor(request.GET, "before"),
+        after=_cursor(request.GET, "after"),
+        size=PAGE_SIZE,
+        since=cleaned.get("since"),
+        until=cleaned.get("until"),
     )
     here = request.path
     return {
@@ -87,7 +92,7 @@ def usage_logs(request: AuthenticatedHttpRequest) -> HttpResponse:
         "newest_url": request.path + (f"?{query}" if query else ""),
     }
     if filterset.is_valid():
-        context.update(_page_context(request, filterset.qs))
+        context.update(_page_context(request, filterset.qs, filterset.form.cleaned_data))
         context["chart"] = _chart(filterset.qs, workspace_id, filterset.form.cleaned_data)
-        context["has_any"] = bool(context["page"].rows) or logs.exists()
+        context["has_any"] = bool(context["page"].rows) or bool(read_in_windows(logs, 1, anchor=timezone.now()))
     return render(request, "usagelogs/usage_logs.html", context)
