@@ -27,8 +27,8 @@ class UsageLogSettings(AppSettings):
         # the write lock (SQLite has one per database) gets in between batches.
         "PRUNE_BATCH_SIZE": 2_000,
         "PRUNE_PAUSE_SECONDS": 0.05,
-        # PostgreSQL: how long dropping a partition may wait for its lock before it steps back and
-        # retries, so that log writes never queue behind it for longer.
+        # PostgreSQL: how long detaching or dropping partitions may wait for a lock before it steps
+        # back and retries, so that log writes never queue behind it for longer.
         "PRUNE_LOCK_TIMEOUT_MS": 50,
         # PostgreSQL: daily partitions are created this many days ahead.
         "PARTITION_DAYS_AHEAD": 7,

@@ -185,27 +185,79 @@ def droppable(cutoff: datetime, connection: Any = None) -> list[Partition]:
     return [p for p in partitions(connection) if not p.is_default and p.end is not None and p.end <= cutoff]
 
 
-def drop(partition: Partition, *, lock_timeout_ms: int, attempts: int, connection: Any = None) -> None:
-    """Drop one partition in its own short transaction.
-
-    Dropping locks the parent table for an instant; ``lock_timeout`` keeps a drop that waits behind
-    a long read (a CSV export) from holding up the log writes queued behind it. It retries with a
-    growing pause, then raises.
-    """
-    connection = connection or _connection()
-    qn = connection.ops.quote_name
+def _retrying(connection: Any, statements: list[str], *, lock_timeout_ms: int, attempts: int, what: str) -> None:
+    """Run ``statements`` in one short transaction with a ``lock_timeout``: one that would wait for
+    its lock behind a long read (a CSV export) steps back, so that the log writes queued behind it
+    never wait longer than that, and tries again after a growing pause; then logs and raises."""
     for attempt in range(attempts):
         try:
             with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
                 _lock(cursor)
                 cursor.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_ms)}ms'")
-                cursor.execute(f"DROP TABLE IF EXISTS {qn(partition.name)}")
+                for statement in statements:
+                    cursor.execute(statement)
             return
         except DatabaseError:
             if attempt == attempts - 1:
-                logger.exception("Could not drop the usage-log partition %s.", partition.name)
+                logger.exception("Could not %s.", what)
                 raise
             time.sleep(min(0.05 * 2**attempt, 1.0))
+
+
+# Partitions detached per transaction: detaching one holds the log writes off the table for a few
+# milliseconds of catalog changes (its indexes, and its foreign keys' triggers), so a month of days
+# is detached a few at a time.
+DETACH_CHUNK = 5
+
+
+def detach(doomed: list[Partition], *, lock_timeout_ms: int, attempts: int, connection: Any = None) -> None:
+    """Take partitions out of the table, :data:`DETACH_CHUNK` to a short transaction: their rows are
+    gone from every query at once. Only catalog rows change; the files stay until :func:`release`
+    drops the detached tables, which holds no lock a log write needs.
+
+    (``DETACH PARTITION ... CONCURRENTLY`` would not lock the table at all, but PostgreSQL refuses
+    it on a table with a default partition.)
+    """
+    connection = connection or _connection()
+    qn = connection.ops.quote_name
+    for first in range(0, len(doomed), DETACH_CHUNK):
+        chunk = doomed[first : first + DETACH_CHUNK]
+        _retrying(
+            connection,
+            [f"ALTER TABLE {qn(TABLE)} DETACH PARTITION {qn(partition.name)}" for partition in chunk],
+            lock_timeout_ms=lock_timeout_ms,
+            attempts=attempts,
+            what=f"detach the usage-log partitions {', '.join(partition.name for partition in chunk)}",
+        )
+
+
+def detached(connection: Any = None) -> list[str]:
+    """Former partitions that :func:`detach` took out and :func:`release` has not dropped yet."""
+    connection = connection or _connection()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE relkind = 'r' AND NOT relispartition "
+            "AND relnamespace = current_schema()::regnamespace AND (relname LIKE %s OR relname = %s) ORDER BY relname",
+            [f"{TABLE}\\_p%", LEGACY],
+        )
+        return [name for (name,) in cursor.fetchall()]
+
+
+def release(names: list[str], *, lock_timeout_ms: int, attempts: int, connection: Any = None) -> None:
+    """Drop detached former partitions, giving their disk back.
+
+    Each is emptied first (``TRUNCATE`` locks that table alone, and the slow part, freeing the
+    files, happens there), then dropped. Dropping also removes the foreign-key triggers that
+    detaching gave it on the keys, workspaces and allowlist-entry tables: that locks those tables,
+    for the few milliseconds an empty table takes to drop.
+    """
+    connection = connection or _connection()
+    qn = connection.ops.quote_name
+    for name in names:
+        for statement in (f"TRUNCATE {qn(name)}", f"DROP TABLE IF EXISTS {qn(name)}"):
+            _retrying(
+                connection, [statement], lock_timeout_ms=lock_timeout_ms, attempts=attempts, what=statement.lower()
+            )
 
 
 def coverage_problems(*, now: datetime, days_ahead: int, connection: Any = None) -> Iterator[str]:

@@ -22,6 +22,12 @@ class PruneResult:
     dropped: list[tuple[str, int]] = field(default_factory=list)
     trimmed: int = 0
     rollup_rows: int = 0
+    # (start, end) on time.perf_counter() of each phase: detach, release, trim, rollup.
+    phases: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def seconds(self, phase: str) -> float:
+        start, end = self.phases.get(phase, (0.0, 0.0))
+        return end - start
 
     @property
     def total(self) -> int:
@@ -40,25 +46,34 @@ def prune_logs(
 ) -> PruneResult:
     """Remove log rows older than ``cutoff``, and rollup hours that ended before it.
 
-    On PostgreSQL every daily partition wholly older than ``cutoff`` is dropped, one short
-    transaction each; the rows left that are older (the partition that holds ``cutoff``, the
-    default partition, the attached legacy table) are deleted in batches, as everywhere on SQLite:
-    short transactions of ``batch_size`` rows with ``pause`` seconds between them, so that waiting
-    writers get in.
+    On PostgreSQL every daily partition wholly older than ``cutoff`` is detached, all in one short
+    transaction, then its table is dropped, which no log write waits for (:mod:`partitions`); the
+    rows left that are older (the partition that holds ``cutoff``, the default partition, the
+    attached legacy table) are deleted in batches, as everywhere on SQLite: short transactions of
+    ``batch_size`` rows with ``pause`` seconds between them, so that waiting writers get in.
     """
     result = PruneResult()
     if partitions.is_partitioned():
-        for partition in partitions.droppable(cutoff):
-            rows = partitions.estimated_rows(partition.name)
-            started = time.perf_counter()
-            if not dry_run:
-                partitions.drop(partition, lock_timeout_ms=lock_timeout_ms, attempts=20)
-            result.dropped.append((partition.name, rows))
+        doomed = partitions.droppable(cutoff)
+        rows = {partition.name: partitions.estimated_rows(partition.name) for partition in doomed}
+        started = time.perf_counter()
+        if doomed and not dry_run:
+            partitions.detach(doomed, lock_timeout_ms=lock_timeout_ms, attempts=20)
+        result.phases["detach"] = (started, time.perf_counter())
+        for partition in doomed:
+            result.dropped.append((partition.name, rows[partition.name]))
             if dropped is not None:
-                dropped(partition.name, rows, time.perf_counter() - started)
+                dropped(partition.name, rows[partition.name], result.seconds("detach"))
+        if not dry_run:
+            # This run's, and any an earlier run detached but could not drop.
+            partitions.release(partitions.detached(), lock_timeout_ms=lock_timeout_ms, attempts=20)
+        result.phases["release"] = (result.phases["detach"][1], time.perf_counter())
+    started = time.perf_counter()
     result.trimmed = _trim(cutoff, batch_size=batch_size, dry_run=dry_run, pause=pause, progress=progress)
+    result.phases["trim"] = (started, time.perf_counter())
     rollup = UsageRollup.objects.filter(hour__lt=hour_of(cutoff))
     result.rollup_rows = rollup.count() if dry_run else _delete_in_batches(rollup, batch_size)
+    result.phases["rollup"] = (result.phases["trim"][1], time.perf_counter())
     return result
 
 

@@ -151,7 +151,24 @@ def test_prune_drops_whole_days_and_trims_the_boundary_and_the_default(user) -> 
     assert "deleted " in text  # the boundary day and the default partition, in batches
     assert set(UsageLog.objects.values_list("id", flat=True)) == expected_kept
     assert not set(old_days) & {p.name for p in partitions.partitions()}
+    assert partitions.detached() == []  # detached, then dropped: no table of an old day is left
     assert not UsageRollup.objects.filter(hour__lt=cutoff - timedelta(hours=1)).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_day_detached_by_an_interrupted_prune_is_dropped_by_the_next() -> None:
+    """A prune stopped between taking days out of the table and dropping them leaves their tables;
+    their rows are already out of every query, and the next prune drops them."""
+    now = timezone.now()
+    day = partitions.day_start(now - timedelta(days=10))
+    partitions.create_day(day)
+    old = written(method="GET", path="/old", status_code=200, timestamp=day + timedelta(hours=1))
+    partitions.detach([p for p in partitions.partitions() if p.start == day], lock_timeout_ms=50, attempts=1)
+    assert partitions.detached() == [partitions.partition_name(day)]
+    assert not UsageLog.objects.filter(pk=old.pk).exists()
+
+    call_command("prune_usage_logs", "--days", "30", stdout=StringIO())
+    assert partitions.detached() == []
 
 
 @pytest.mark.django_db(transaction=True)
