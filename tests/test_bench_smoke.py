@@ -36,14 +36,16 @@ def test_request_benchmark_answers_as_each_design_should(tmp_path):
         "keyfence": 200,
         "keyfence_blocked": 403,
         "keyfence_is_authenticated": 200,
+        "keyfence_limited": 200,
     }
     if HAS_DRF_API_KEY:
         expected["drf_api_key"] = 200
     assert result["statuses"] == expected
     assert set(result["median_us"]) == set(expected) and all(v > 0 for v in result["median_us"].values())
-    assert result["ratios"]["7/2"] > 0
+    assert result["ratios"]["7/2"] > 0 and result["ratios"]["8/5"] > 0
     # One key lookup per request, plus the batched log inserts; DRF's IsAuthenticated loads no owner.
-    for name in ("keyfence", "keyfence_blocked", "keyfence_is_authenticated"):
+    # A key's limits cost no query: they are in its row.
+    for name in ("keyfence", "keyfence_blocked", "keyfence_is_authenticated", "keyfence_limited"):
         assert 1.0 <= result["queries_per_request"][name] < 1.2, result["queries_per_request"]
     assert result["conn_max_age"] == 60
 
