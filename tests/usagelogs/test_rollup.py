@@ -149,6 +149,8 @@ FILTERS = {
     "a class": {"status_code": "4xx"},
     "429": {"status_code": "429"},
     "since and until inside hours": {"since": -50, "until": -3},
+    "30 days, by day": {"since": -30 * 24},
+    "a key over 30 days, by day": {"api_key": "build", "since": -30 * 24},
     "an exact status the rollup does not hold": {"status_code": "404"},
     "a method the rollup does not hold": {"method": "POST"},
 }
@@ -168,6 +170,7 @@ def test_the_chart_reads_the_rollup_and_counts_what_the_rows_count(name: str, us
     assert filterset.is_valid(), filterset.errors
     cleaned = filterset.form.cleaned_data
     window = chart.window_for(cleaned.get("since"), cleaned.get("until"), traffic["now"])
+    assert window.unit == ("day" if "by day" in name else "hour")
     expected = request_counts(filterset.qs, start=window.start, end=window.end, unit=window.unit)
     assert sum(sum(counted) for counted in expected.values()) > 0
     got = chart_counts(
