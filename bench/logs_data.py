@@ -101,7 +101,10 @@ def add_rows(workspace_id: Any, keys: list[Any], first: int, last: int, total: i
         cursor.execute(sql, params)
         cursor.execute(_ROLLUP[connection.vendor], [after])
         cursor.execute("ANALYZE usagelogs_usagelog")
-        cursor.execute("ANALYZE usagelogs_usagerollup")
+    with connection.cursor() as cursor:
+        # Each step rewrites every hour of the rollup at once (the writer touches only the current
+        # hour): clear the dead versions as autovacuum would, so that reads do not wade through them.
+        cursor.execute("VACUUM ANALYZE usagelogs_usagerollup" if connection.vendor == "postgresql" else "ANALYZE")
 
 
 # The rows just added, counted into the rollup as the writer's upsert would count them.
