@@ -64,6 +64,10 @@ def summary(event: Event) -> str:
         EventType.ALLOWLIST_CHANGED: f"The allowlist of key {named} changed",
         EventType.IP_NEW: f"{data.get('address')} would be blocked by report-only key {named}",
         EventType.KEY_LEAKED: f"Key {named} was reported leaked",
+        EventType.KEY_QUOTA: (
+            f"Key {named} has used {data.get('percent')} % of its monthly quota "
+            f"({data.get('used')} of {data.get('quota')} requests in {data.get('month')})"
+        ),
         EventType.POLICY_CHANGED: "The workspace's policies changed",
         EventType.MEMBER_ADDED: f"{member} was added as {after.get('role', '')}",
         EventType.MEMBER_REMOVED: f"{member} was removed",

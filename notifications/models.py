@@ -18,6 +18,7 @@ class EventType(models.TextChoices):
     IP_BLOCKED = "ip.blocked", "Address blocked"
     IP_NEW = "ip.new", "New address (report-only key)"
     KEY_LEAKED = "key.leaked", "Key reported leaked"
+    KEY_QUOTA = "key.quota", "Monthly quota at 80 % or 100 %"
     POLICY_CHANGED = "policy.changed", "Policies changed"
     MEMBER_ADDED = "member.added", "Member added"
     MEMBER_REMOVED = "member.removed", "Member removed"

@@ -5,6 +5,8 @@
   transaction (so an event exists exactly when its change does).
 - Blocked requests: the usage-log writer hands each written batch's blocked and report-only
   rows to :mod:`.blocks` through ``usagelogs.signals.blocks_written``.
+- Quotas: the keys app sends ``apikeys.signals_out.quota_threshold_reached`` once per key,
+  threshold (80 % and 100 %) and month.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from apikeys.models import ApiKey, AuditEvent
+from apikeys.signals_out import quota_threshold_reached
 from usagelogs.signals import blocks_written
 
 from . import blocks
@@ -68,3 +71,13 @@ def audit_recorded(sender: Any, instance: AuditEvent, created: bool, raw: bool =
 @receiver(blocks_written, dispatch_uid="notifications-blocks-written")
 def blocks_were_written(sender: Any, rows: list[dict[str, Any]], **kwargs: Any) -> None:
     blocks.observe(rows)
+
+
+@receiver(quota_threshold_reached, dispatch_uid="notifications-quota")
+def quota_reached(sender: Any, key_id: Any, workspace_id: Any, **kwargs: Any) -> None:
+    """A key used 80 % or 100 % of its monthly quota: ``key.quota``, once per threshold and month."""
+    key = ApiKey.objects.filter(pk=key_id).first()
+    if key is None:
+        return
+    data = {name: kwargs.get(name) for name in ("percent", "used", "quota", "month")}
+    emit(workspace_id=workspace_id, type=EventType.KEY_QUOTA, data=data, key=key)
