@@ -10,18 +10,13 @@ from rest_framework import serializers
 from workspaces.members import USER_MAX
 from workspaces.models import Role
 
-from .serializers import StrictSerializer, TextField
+from .serializers import StrictSerializer, TextField, ValidatedField
 
 
 # Described as the responses' role, so that the schema has one Role enum.
 @extend_schema_field(serializers.ChoiceField(choices=Role.choices))
-class RoleField(serializers.Field):
+class RoleField(ValidatedField):
     """A role, checked by the members services: any other value is ``INVALID_ROLE``, ``null`` too."""
-
-    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
-        if data is None:
-            return False, data
-        return super().validate_empty_values(data)
 
     def to_internal_value(self, data: Any) -> Any:
         return data
