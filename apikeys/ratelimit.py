@@ -22,13 +22,14 @@ from typing import Any, NamedTuple
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import NoScriptError
 from rest_framework.exceptions import APIException
 
 from . import keycache
 from .conf import conf
 from .errors import ApiError
 from .models import ApiKey
-from .ratelimit_counters import LUA, QUOTA, RATE, STALE, Outcome, local_counter, outcome_from, script_args
+from .ratelimit_counters import LUA, QUOTA, RATE, STALE, Outcome, local_counter, outcome_from, script_limits
 from .ratelimit_rules import RateLimit
 from .records import KeyRecord, remember
 from .signals_out import quota_threshold_reached
@@ -41,8 +42,8 @@ RATE_LIMIT_UNAVAILABLE = "RATE_LIMIT_UNAVAILABLE"
 LOG_INTERVAL = 60.0
 THRESHOLDS = (80, 100)
 _state: dict[str, Any] = {}
-# (key id, token, month, limits) -> the script's keys and arguments, built once per record and month.
-_calls: dict[tuple[Any, ...], tuple[list[Any], list[Any]]] = {}
+# (key id, token, month, limits) -> the script's EVALSHA command, encoded once per record and month.
+_calls: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 _log_lock = threading.Lock()
 
 
@@ -134,20 +135,31 @@ def _outage(exc: BaseException | None) -> None:
     logger.warning("Rate limits cannot be counted in the shared cache (%s); %s.", exc or "breaker open", how)
 
 
-def _script_call(record: KeyRecord, month: Month, confirm: bool) -> tuple[list[Any], list[Any]]:
+def _script_call(record: KeyRecord, month: Month, confirm: bool) -> tuple[Any, ...]:
+    """``EVALSHA sha numkeys keys... args...`` for this record and month, its strings already bytes."""
     memo = (record.id, record.token if confirm else "", month.label, record.rate_limit, record.monthly_quota)
     call = _calls.get(memo)
     if call is None:
-        make_key = _state["redis"][2]
-        keys = [make_key(_rate_key(record.id)), make_key(_quota_key(record.id, month.label))]
+        _client, script, make_key = _state["redis"]
+        keys = [make_key(_rate_key(record.id)).encode(), make_key(_quota_key(record.id, month.label)).encode()]
         # The month's counter outlives the month by a day, for clocks that disagree at midnight.
-        args: list[Any] = script_args(record.rate_limit, record.monthly_quota, int(month.end) + 86400)
+        args = [script_limits(record.rate_limit, record.monthly_quota, int(month.end) + 86400)]
         if confirm:
             version_key, token = keycache.token_in_cache(record.prefix, record.token)
-            keys, args = [*keys, version_key], [*args, token]
-        call = (keys, args)
+            keys, args = [*keys, version_key.encode()], [*args, token]
+        call = ("EVALSHA", script.sha, len(keys), *keys, *args)
         remember(_calls, memo, call)
     return call
+
+
+def _run_script(client: Any, script: Any, call: tuple[Any, ...]) -> Any:
+    """One round trip: EVALSHA, built once per record; redis-py's ``Script`` loads the script into a
+    server that does not know it yet (a restarted or flushed Redis) and runs it."""
+    try:
+        return client.execute_command(*call)
+    except NoScriptError:
+        numkeys = call[2]
+        return script(keys=call[3 : 3 + numkeys], args=call[3 + numkeys :])
 
 
 def _count(record: KeyRecord, month: Month, confirm: bool = False) -> Outcome | None:
@@ -162,8 +174,7 @@ def _count(record: KeyRecord, month: Month, confirm: bool = False) -> Outcome | 
     failure: BaseException | None = None
     if not (keycache.breaker.open_until and keycache.breaker.is_open()):
         try:
-            keys, args = _script_call(record, month, confirm)
-            result = outcome_from(redis[1](keys=keys, args=args))
+            result = outcome_from(_run_script(redis[0], redis[1], _script_call(record, month, confirm)))
         except Exception as exc:  # noqa: BLE001 - any cache failure opens the breaker
             keycache.breaker.failed(exc)
             failure = exc

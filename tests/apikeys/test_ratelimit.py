@@ -297,10 +297,11 @@ def failing_script(shared_cache, monkeypatch):
         found = real()
         assert found is not None
 
-        def script(**kwargs):
-            raise RedisConnectionError("Connection refused")
+        class RefusingClient:
+            def execute_command(self, *args, **kwargs):
+                raise RedisConnectionError("Connection refused")
 
-        return (found[0], script, found[2])
+        return (RefusingClient(), found[1], found[2])
 
     monkeypatch.setattr(ratelimit, "_redis", broken)
     yield
@@ -393,3 +394,13 @@ def test_a_wrong_secret_for_a_held_key_counts_nothing(cache_reads, user, make_ke
     wrong = generate_key(key.prefix)  # the key's prefix and a valid checksum, another secret
     assert api(wrong).get(WHOAMI).json()["error"]["code"] == "INVALID_API_KEY"
     assert ratelimit.monthly_usage([key])[key.pk] == 1
+
+
+def test_a_redis_that_forgot_the_script_loads_it_again_and_counts(shared_cache, user, make_key, api):
+    _, secret = make_key(user, rate_limit={"requests": 100, "per": "minute"})
+    assert api(secret).get(WHOAMI).headers["RateLimit-Remaining"] == "99"
+    client = ratelimit._redis()[0]  # a restarted Redis knows no scripts
+    client.script_flush()
+    responses = [api(secret).get(WHOAMI) for _ in range(2)]
+    assert [r.status_code for r in responses] == [200, 200]
+    assert [r.headers["RateLimit-Remaining"] for r in responses] == ["98", "97"], "counted once each, none lost"
