@@ -127,3 +127,46 @@ class UsageRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d %H:00} {self.decision} {self.status_class}: {self.requests}"
+
+
+class DailyRollup(models.Model):
+    """The hourly rollup summed per UTC day, for the days :class:`SealedDay` says are sealed.
+
+    The worker seals a day once it has ended for a while (see ``daily.py``); a batch that arrives
+    later for a sealed day marks it dirty, and the day is read from its hours until it is sealed again.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
+    key_id = models.UUIDField(default=NO_KEY)
+    day = models.DateTimeField()
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    status_class = models.CharField(max_length=3, choices=StatusClass.choices)
+    requests = models.BigIntegerField(default=0)
+    total_response_ms = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "day", "key_id", "decision", "status_class"], name="daily_rollup_group"
+            ),
+        ]
+        indexes = [models.Index(fields=["day"], name="daily_rollup_day")]  # sealing and retention
+        verbose_name = "daily usage rollup"
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d} {self.decision} {self.status_class}: {self.requests}"
+
+
+class SealedDay(models.Model):
+    """A UTC day whose :class:`DailyRollup` rows hold the sum of its hours, unless ``dirty``."""
+
+    day = models.DateTimeField(primary_key=True)
+    dirty = models.BooleanField(default=False)
+    sealed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "sealed rollup day"
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d}{' (dirty)' if self.dirty else ''}"

@@ -17,7 +17,7 @@ from uuid import UUID
 from django.db import models
 from django.utils import timezone
 
-from .models import NO_KEY, Decision, UsageRollup, status_class
+from .models import NO_KEY, Decision, SealedDay, UsageRollup, status_class
 
 Group = tuple[Any, datetime, UUID, str, str]
 
@@ -27,6 +27,11 @@ def hour_of(moment: datetime) -> datetime:
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def day_of(moment: datetime) -> datetime:
+    """The UTC day that holds ``moment``, as the datetime of its start."""
+    return hour_of(moment).replace(hour=0)
 
 
 def groups_of(rows: Iterable[dict[str, Any]]) -> dict[Group, list[float]]:
@@ -78,6 +83,12 @@ class Upsert:
             f"requests = {self.table}.requests + excluded.requests, "
             f"total_response_ms = {self.table}.total_response_ms + excluded.total_response_ms"
         )
+        # A batch with rows of a day that has ended marks that day dirty (see daily.py).
+        sealed = SealedDay._meta
+        self.day_field = cast(models.Field, sealed.get_field("day"))
+        day, dirty = qn(self.day_field.column), qn(cast(models.Field, sealed.get_field("dirty")).column)
+        self.late_head = f"INSERT INTO {qn(sealed.db_table)} ({day}, {dirty}) VALUES "
+        self.late_tail = f" ON CONFLICT ({day}) DO UPDATE SET {dirty} = excluded.{dirty}"
 
     def execute(self, cursor: Any, rows: Iterable[dict[str, Any]]) -> None:
         groups = groups_of(rows)
@@ -91,10 +102,17 @@ class Upsert:
                 dict(zip(self.columns, (*key, int(groups[key][0]), groups[key][1]), strict=True)) for key in ordered
             ]
             cursor.execute(self.from_json + self.tail, [json.dumps(batch, default=str)])
-            return
-        params: list[Any] = []
-        for key in ordered:
-            requests, total = groups[key]
-            values = (*key, int(requests), total)
-            params.extend(f.get_db_prep_save(v, connection) for f, v in zip(self.fields, values, strict=True))
-        cursor.execute(self.head + ", ".join([self.row] * len(groups)) + self.tail, params)
+        else:
+            params: list[Any] = []
+            for key in ordered:
+                requests, total = groups[key]
+                values = (*key, int(requests), total)
+                params.extend(f.get_db_prep_save(v, connection) for f, v in zip(self.fields, values, strict=True))
+            cursor.execute(self.head + ", ".join([self.row] * len(groups)) + self.tail, params)
+        today = day_of(timezone.now())
+        late = sorted({day_of(key[1]) for key in ordered if key[1] < today})
+        if late:
+            params = []
+            for day in late:
+                params.extend((self.day_field.get_db_prep_save(day, connection), True))
+            cursor.execute(self.late_head + ", ".join(["(%s, %s)"] * len(late)) + self.late_tail, params)

@@ -10,12 +10,13 @@ from typing import Any
 from uuid import UUID
 
 from django.db import connections
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
-from .models import Decision, StatusClass, UsageLog, UsageRollup
-from .rollup import hour_of
+from .daily import DAY, clean_days
+from .models import DailyRollup, Decision, StatusClass, UsageLog, UsageRollup
+from .rollup import day_of, hour_of
 
 NEWEST_FIRST = ("-timestamp", "-id")
 
@@ -140,12 +141,31 @@ def chart_counts(
     if whole_low >= whole_high:
         return request_counts(queryset, start=low, end=high, unit=unit)
     totals: dict[datetime, list[int]] = {}
-    # Summed per bucket in the database: a 30-day chart reads 31 rows, not 720 hours.
-    trunc = TruncHour if unit == "hour" else TruncDay
+    hours, days = [(whole_low, whole_high)], set[datetime]()
+    if unit == "day":
+        hours, days = _split_by_sealed_days(whole_low, whole_high)
+    if hours:
+        # Summed per bucket in the database, so that a chart reads a row per bar, not every group.
+        hourly = UsageRollup.objects.filter(
+            _any_of(Q(hour__gte=since, hour__lt=until) for since, until in hours), condition, workspace_id=workspace_id
+        )
+        _add_buckets(totals, hourly.annotate(bucket=(TruncHour if unit == "hour" else TruncDay)("hour", tzinfo=UTC)))
+    if days:
+        daily = DailyRollup.objects.filter(condition, workspace_id=workspace_id, day__in=days)
+        _add_buckets(totals, daily.annotate(bucket=F("day")))
+    for edge_start, edge_end in ((low, whole_low), (whole_high, high)):
+        if edge_start < edge_end:
+            for bucket, edge in request_counts(queryset, start=edge_start, end=edge_end, unit=unit).items():
+                counted = totals.setdefault(bucket, [0, 0, 0])
+                for index, count in enumerate(edge):
+                    counted[index] += count
+    return {bucket: (allowed, blocked, limited) for bucket, (allowed, blocked, limited) in totals.items()}
+
+
+def _add_buckets(totals: dict[datetime, list[int]], rollup: QuerySet[Any]) -> None:
+    """Add ``rollup``'s requests per ``bucket`` to ``totals``, as ``[allowed, blocked, limited]``."""
     rows = (
-        UsageRollup.objects.filter(condition, workspace_id=workspace_id, hour__gte=whole_low, hour__lt=whole_high)
-        .annotate(bucket=trunc("hour", tzinfo=UTC))
-        .values("bucket")
+        rollup.values("bucket")
         .annotate(
             total=Sum("requests"),
             blocked=Sum("requests", filter=Q(decision=Decision.BLOCKED)),
@@ -159,13 +179,29 @@ def chart_counts(
         counted[0] += row["total"] - blocked - limited
         counted[1] += blocked
         counted[2] += limited
-    for edge_start, edge_end in ((low, whole_low), (whole_high, high)):
-        if edge_start < edge_end:
-            for bucket, edge in request_counts(queryset, start=edge_start, end=edge_end, unit=unit).items():
-                counted = totals.setdefault(bucket, [0, 0, 0])
-                for index, count in enumerate(edge):
-                    counted[index] += count
-    return {bucket: (allowed, blocked, limited) for bucket, (allowed, blocked, limited) in totals.items()}
+
+
+def _any_of(conditions: Any) -> Q:
+    found = Q()
+    for condition in conditions:
+        found |= condition
+    return found
+
+
+def _split_by_sealed_days(low: datetime, high: datetime) -> tuple[list[tuple[datetime, datetime]], set[datetime]]:
+    """``[low, high)`` (whole hours) as the sealed, clean days inside it, read from the daily rollup,
+    and the hour ranges around and between them, read from the hourly one (see daily.py)."""
+    first = day_of(low) if day_of(low) == low else day_of(low) + DAY
+    days = clean_days(first, day_of(high)) if first < day_of(high) else set()
+    hours: list[tuple[datetime, datetime]] = []
+    start = low
+    for day in sorted(days):
+        if start < day:
+            hours.append((start, day))
+        start = day + DAY
+    if start < high:
+        hours.append((start, high))
+    return hours, days
 
 
 def usage_counts(*, workspace_id: Any, key_ids: list[UUID], since: datetime) -> dict[UUID, int]:

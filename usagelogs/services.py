@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from . import partitions
-from .models import UsageLog, UsageRollup
+from .models import DailyRollup, SealedDay, UsageLog, UsageRollup
 from .rollup import hour_of
 
 
@@ -44,7 +44,8 @@ def prune_logs(
     dropped: Callable[[str, int, float], None] | None = None,
     lock_timeout_ms: int = 50,
 ) -> PruneResult:
-    """Remove log rows older than ``cutoff``, and rollup hours that ended before it.
+    """Remove log rows older than ``cutoff``, rollup hours that ended before it, and the daily rollup
+    of the days that start before it.
 
     On PostgreSQL every daily partition wholly older than ``cutoff`` is detached, all in one short
     transaction, then its table is dropped, which no log write waits for (:mod:`partitions`); the
@@ -73,6 +74,12 @@ def prune_logs(
     result.phases["trim"] = (started, time.perf_counter())
     rollup = UsageRollup.objects.filter(hour__lt=hour_of(cutoff))
     result.rollup_rows = rollup.count() if dry_run else _delete_in_batches(rollup, batch_size)
+    if not dry_run:
+        # Every day that starts before the cutoff, the one it cuts included: that day is sealed
+        # again from the hours it has left (daily.py).
+        with transaction.atomic():
+            SealedDay.objects.filter(day__lt=cutoff).delete()
+            DailyRollup.objects.filter(day__lt=cutoff).delete()
     result.phases["rollup"] = (result.phases["trim"][1], time.perf_counter())
     return result
 
