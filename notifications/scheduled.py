@@ -1,4 +1,5 @@
-"""The scheduled jobs' work, callable without a worker: expiry warnings and inactive keys."""
+"""The scheduled jobs' work, callable without a worker: expiry warnings, inactive keys, and the
+usage log's upkeep."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from .models import EventType
 WARNINGS = ((timedelta(days=1), "key.expiring.1d"), (timedelta(days=7), "key.expiring.7d"))
 FOREVER = timedelta(days=36500)
 PARTITION_COMMANDS = ("maintain_usage_log_partitions", "create_usage_log_partitions")
+# The usage-log app's upkeep, run where that app is installed: the daily level of its rollup, and retention.
+SEAL_COMMANDS = ("seal_usage_rollup",)
+PRUNE_COMMANDS = ("prune_usage_logs",)
 
 
 def warn_expiring_keys(*, now: datetime | None = None) -> int:
@@ -56,8 +60,22 @@ def revoke_inactive() -> int:
 
 def maintain_partitions() -> bool:
     """Run the usage-log partition maintenance command, where the usage-log app has one."""
+    return _run_first_of(PARTITION_COMMANDS)
+
+
+def seal_usage_days() -> bool:
+    """Sum ended days of the usage-log rollup into its daily level, where the usage-log app has one."""
+    return _run_first_of(SEAL_COMMANDS)
+
+
+def prune_usage_logs() -> bool:
+    """Remove usage logs older than their retention period, where the usage-log app is installed."""
+    return _run_first_of(PRUNE_COMMANDS)
+
+
+def _run_first_of(names: tuple[str, ...]) -> bool:
     commands = get_commands()
-    for name in PARTITION_COMMANDS:
+    for name in names:
         if name in commands:
             call_command(name, verbosity=0)
             return True

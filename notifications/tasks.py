@@ -54,3 +54,16 @@ def revoke_inactive_keys() -> None:
 def maintain_partitions() -> None:
     """Every 6 hours: create the usage log's partitions ahead (PostgreSQL)."""
     scheduled.maintain_partitions()
+
+
+@db_periodic_task(crontab(minute="35"))
+def seal_usage_days() -> None:
+    """Hourly: the days that ended two hours ago or more, and dirty ones, into the daily rollup."""
+    scheduled.seal_usage_days()
+
+
+@db_periodic_task(crontab(minute="20", hour="0"))
+def prune_usage_logs() -> None:
+    """Daily at 00:20 UTC, so that the day it trims row by row holds only minutes: usage logs older than
+    ``LOG_RETENTION_DAYS``, whole partitions on PostgreSQL."""
+    scheduled.prune_usage_logs()

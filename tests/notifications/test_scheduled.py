@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -62,3 +62,27 @@ def test_the_partition_job_runs_the_usage_log_command(monkeypatch):
     monkeypatch.setattr(scheduled, "call_command", lambda name, **kw: called.append(name))
     assert scheduled.maintain_partitions() is True
     assert called and called[0] in scheduled.PARTITION_COMMANDS
+
+
+@pytest.mark.parametrize(
+    ("job", "commands"),
+    [("seal_usage_days", "SEAL_COMMANDS"), ("prune_usage_logs", "PRUNE_COMMANDS")],
+)
+def test_the_usage_log_upkeep_jobs_run_their_commands(monkeypatch, job, commands):
+    called = []
+    monkeypatch.setattr(scheduled, "call_command", lambda name, **kw: called.append(name))
+    assert getattr(scheduled, job)() is True
+    assert called == [getattr(scheduled, commands)[0]]
+
+
+def test_the_worker_schedules_the_usage_log_upkeep():
+    from huey.contrib.djhuey import HUEY
+
+    import notifications.tasks  # noqa: F401 - registers the periodic tasks
+
+    def due(hour: int, minute: int) -> set[str]:
+        return {task.name for task in HUEY.read_periodic(datetime(2026, 5, 20, hour, minute))}
+
+    assert "prune_usage_logs" in due(0, 20), "daily at 00:20 UTC"
+    assert "prune_usage_logs" not in due(9, 20)
+    assert "seal_usage_days" in due(9, 35), "hourly"
