@@ -57,7 +57,8 @@ def make_partitions() -> None:
 
 def add_rows(workspace_id: Any, keys: list[Any], first: int, last: int, total: int) -> None:
     """Insert rows ``first`` to ``last - 1``, spread evenly over the 90 days ending now, and count
-    them into the hourly rollup. ``total`` is unused: every batch covers the whole span."""
+    them into the hourly rollup (the daily one is the worker's: :func:`usagelogs.daily.seal_days`).
+    ``total`` is unused: every batch covers the whole span."""
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -100,6 +101,8 @@ def add_rows(workspace_id: Any, keys: list[Any], first: int, last: int, total: i
         (after,) = cursor.fetchone()
         cursor.execute(sql, params)
         cursor.execute(_ROLLUP[connection.vendor], [after])
+        # As the writer does for rows of days that have ended: their sealed days are dirty again.
+        cursor.execute("UPDATE usagelogs_sealedday SET dirty = %s", [True])
         cursor.execute("ANALYZE usagelogs_usagelog")
     with connection.cursor() as cursor:
         # Each step rewrites every hour of the rollup at once (the writer touches only the current
