@@ -41,13 +41,16 @@ class _Insert:
             )
         }
 
+    def as_statement(self, rows: list[dict[str, Any]]) -> tuple[str, list[Any]]:
+        """PostgreSQL: the batch's ``INSERT`` and its one parameter, to run alone or inside another."""
+        fields = self.fields
+        batch = [{f.column: row[f.attname] if f.attname in row else f.get_default() for f in fields} for row in rows]
+        return self.sql, [json.dumps(batch, default=str)]
+
     def execute(self, cursor: Any, rows: list[dict[str, Any]]) -> None:
         fields = self.fields
         if self.as_json:
-            batch = [
-                {f.column: row[f.attname] if f.attname in row else f.get_default() for f in fields} for row in rows
-            ]
-            cursor.execute(self.sql, [json.dumps(batch, default=str)])
+            cursor.execute(*self.as_statement(rows))
             return
         connection, converted = cursor.db, self.converted
         params = []
@@ -66,7 +69,7 @@ _inserts: dict[tuple[str, str], tuple[_Insert, Upsert]] = {}
 
 
 def insert_rows(rows: list[dict[str, Any]], *, rollup: bool = True) -> None:
-    """Write ``rows`` and add them to the hourly rollup, in one transaction with two statements.
+    """Write ``rows`` and add them to the hourly rollup, in one transaction (one statement on PostgreSQL).
 
     Each row maps field attnames (``api_key_id``, ...) to values; missing fields take their defaults.
     Both statements commit together or not at all, so a retried batch is never counted twice.
@@ -79,6 +82,10 @@ def insert_rows(rows: list[dict[str, Any]], *, rollup: bool = True) -> None:
         prepared = _inserts[(alias, connection.vendor)] = (_Insert(connection), Upsert(connection))
     insert, upsert = prepared
     with transaction.atomic(using=alias), connection.cursor() as cursor:
+        if rollup and insert.as_json:
+            # PostgreSQL: both in one statement, one round trip (the insert as the upsert's WITH).
+            upsert.execute(cursor, rows, before=insert.as_statement(rows))
+            return
         insert.execute(cursor, rows)
         if rollup:
             upsert.execute(cursor, rows)

@@ -90,9 +90,16 @@ class Upsert:
         self.late_head = f"INSERT INTO {qn(sealed.db_table)} ({day}, {dirty}) VALUES "
         self.late_tail = f" ON CONFLICT ({day}) DO UPDATE SET {dirty} = excluded.{dirty}"
 
-    def execute(self, cursor: Any, rows: Iterable[dict[str, Any]]) -> None:
+    def execute(self, cursor: Any, rows: Iterable[dict[str, Any]], *, before: tuple[str, list[Any]] = ("", [])) -> None:
+        """Add ``rows`` to the rollup. ``before``, on PostgreSQL: a statement (the batch's log insert)
+        and its parameters, sent in the same round trip as the upsert, as its ``WITH`` clause."""
+        sql, params = before
+        if sql:
+            sql = f"WITH logged AS ({sql}) "
         groups = groups_of(rows)
         if not groups:
+            if sql:
+                cursor.execute(before[0], params)
             return
         connection = cursor.db
         # Sorted, so that two writers updating the same groups lock them in the same order.
@@ -101,9 +108,11 @@ class Upsert:
             batch = [
                 dict(zip(self.columns, (*key, int(groups[key][0]), groups[key][1]), strict=True)) for key in ordered
             ]
-            cursor.execute(self.from_json + self.tail, [json.dumps(batch, default=str)])
+            cursor.execute(sql + self.from_json + self.tail, [*params, json.dumps(batch, default=str)])
         else:
-            params: list[Any] = []
+            if sql:
+                cursor.execute(*before)
+            params = []
             for key in ordered:
                 requests, total = groups[key]
                 values = (*key, int(requests), total)

@@ -63,8 +63,8 @@ def test_a_retried_batch_is_counted_once(batch_mode, monkeypatch, user, make_key
     _, secret = make_key(user, allow=["127.0.0.1"])
     real, failures = rollup.Upsert.execute, [OperationalError("deadlock detected")]
 
-    def flaky(self: Any, cursor: Any, rows: Any) -> None:
-        real(self, cursor, rows)
+    def flaky(self: Any, cursor: Any, rows: Any, **kwargs: Any) -> None:
+        real(self, cursor, rows, **kwargs)
         if failures:
             raise failures.pop()
 
