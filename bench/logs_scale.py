@@ -287,9 +287,10 @@ def run(database_url: str, total: int) -> dict:
     from django.db import connection
 
     from bench.logs_data import add_rows, make_partitions, make_workspace
-    from usagelogs.daily import seal_days
 
     setup_django(database_url)
+    from usagelogs.daily import seal_days
+
     make_partitions()
     user, keys = make_workspace()
     workspace_id = keys[0].workspace_id
