@@ -10,7 +10,8 @@ from rest_framework import serializers
 from workspaces.members import USER_MAX
 from workspaces.models import Role
 
-from .serializers import StrictSerializer, TextField, ValidatedField
+from .fields import ValidatedField
+from .serializers import StrictSerializer, TextField
 
 
 # Described as the responses' role, so that the schema has one Role enum.

@@ -11,6 +11,7 @@ from typing import Any, cast
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .fields import ValidatedField
 from .models import ApiKey
 from .ratelimit import monthly_usage
 from .ratelimit_rules import MAX_MONTHLY_QUOTA, RATE_LIMIT_PERIODS, RATE_LIMIT_REQUESTS
@@ -39,29 +40,20 @@ QUOTA_SCHEMA = {
 }
 
 
-class _AsSent(serializers.Field):
-    """Any JSON value, ``null`` included, handed to the service as it was sent."""
-
-    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
-        if data is None:
-            return False, data
-        return super().validate_empty_values(data)
+@extend_schema_field(RATE_LIMIT_SCHEMA)
+class RateLimitField(ValidatedField):
+    """``{"requests": N, "per": "second" | "minute" | "hour"}`` or null, handed to the service as sent."""
 
     def to_internal_value(self, data: Any) -> Any:
         return data
 
-    def to_representation(self, value: Any) -> Any:
-        return value
-
-
-@extend_schema_field(RATE_LIMIT_SCHEMA)
-class RateLimitField(_AsSent):
-    """``{"requests": N, "per": "second" | "minute" | "hour"}`` or null."""
-
 
 @extend_schema_field(QUOTA_SCHEMA)
-class MonthlyQuotaField(_AsSent):
-    """A number of requests a month, or null."""
+class MonthlyQuotaField(ValidatedField):
+    """A number of requests a month, or null, handed to the service as sent."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return data
 
 
 @extend_schema_field(

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from workspaces.models import Workspace
 
 from . import networks, windows
+from .fields import ValidatedField
 from .models import AllowlistEntry, AllowlistMode, ApiKey, AuditEvent
 from .policy_fields import PolicyViolationsField
 from .ratelimit_fields import MonthlyQuotaField, MonthlyUsageField, RateLimitField
@@ -44,22 +45,6 @@ class TextField(serializers.CharField):
 
 class ScopeField(TextField):
     """One scope in a request; :func:`services.key_create` checks it against the known scopes."""
-
-
-class ValidatedField(serializers.Field):
-    """A field whose one validator in :mod:`networks` judges every JSON value, ``null`` included.
-
-    DRF would answer ``null`` with its own ``NULL`` code before the validator could say what the
-    contract says (``INVALID_IP`` for a cidr).
-    """
-
-    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
-        if data is None:
-            return False, data
-        return super().validate_empty_values(data)
-
-    def to_representation(self, value: str) -> str:
-        return value
 
 
 @extend_schema_field(
