@@ -114,6 +114,14 @@ def test_new_workspace_errors_are_shown_and_nothing_is_made(user: Any, data: dic
     assert Workspace.objects.count() == count
 
 
+def test_new_workspace_fields_name_their_hint_and_error(user: Any) -> None:
+    html = signed_in(user).post("/settings/workspace/new/", {"name": "", "slug": ""}).content.decode()
+    assert '<p class="field-error" id="id_name_error">This field is required.</p>' in html
+    assert 'aria-describedby="id_name_error"' in html
+    assert '<label for="id_slug">Slug <span class="muted">(optional)</span></label>' in html
+    assert 'id="id_slug_helptext"' in html and 'aria-describedby="id_slug_helptext"' in html
+
+
 def test_deleting_a_user_deletes_the_workspaces_only_they_belong_to(
     user: Any, other_user: Any, team: Workspace
 ) -> None:
