@@ -98,8 +98,9 @@ def status_class(code: int) -> str:
     return "429" if code == 429 else f"{min(max(code // 100, 1), 5)}xx"
 
 
-class UsageRollup(models.Model):
-    """Requests per workspace, key, hour, decision and status class, written with each log batch.
+class RollupCounts(models.Model):
+    """What both levels of the rollup count per group: a workspace's requests of one key, decision
+    and status class, and their total response time.
 
     ``key_id`` is the key's id, or :data:`NO_KEY` for requests that named no key (a browser session):
     a plain column rather than a foreign key, so that deleting a key neither rewrites nor loses the
@@ -109,11 +110,19 @@ class UsageRollup(models.Model):
     id = models.BigAutoField(primary_key=True)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
     key_id = models.UUIDField(default=NO_KEY)
-    hour = models.DateTimeField()
     decision = models.CharField(max_length=16, choices=Decision.choices)
     status_class = models.CharField(max_length=3, choices=StatusClass.choices)
     requests = models.BigIntegerField(default=0)
     total_response_ms = models.FloatField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class UsageRollup(RollupCounts):
+    """Requests per workspace, key, hour, decision and status class, written with each log batch."""
+
+    hour = models.DateTimeField()
 
     class Meta:
         constraints = [
@@ -129,21 +138,14 @@ class UsageRollup(models.Model):
         return f"{self.hour:%Y-%m-%d %H:00} {self.decision} {self.status_class}: {self.requests}"
 
 
-class DailyRollup(models.Model):
+class DailyRollup(RollupCounts):
     """The hourly rollup summed per UTC day, for the days :class:`SealedDay` says are sealed.
 
     The worker seals a day once it has ended for a while (see ``daily.py``); a batch that arrives
     later for a sealed day marks it dirty, and the day is read from its hours until it is sealed again.
     """
 
-    id = models.BigAutoField(primary_key=True)
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
-    key_id = models.UUIDField(default=NO_KEY)
     day = models.DateTimeField()
-    decision = models.CharField(max_length=16, choices=Decision.choices)
-    status_class = models.CharField(max_length=3, choices=StatusClass.choices)
-    requests = models.BigIntegerField(default=0)
-    total_response_ms = models.FloatField(default=0)
 
     class Meta:
         constraints = [
