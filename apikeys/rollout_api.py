@@ -63,7 +63,7 @@ class AllowlistSimulateView(ScopedAPIView):
         "codes and dotted paths (`entries.2.cidr`). Nothing is stored.",
         request=SimulateSerializer,
         responses={200: SimulationSerializer},
-        errors=error_codes(unsafe=True, body=True, lookup=True),
+        errors=error_codes(unsafe=True, dry_run=True, body=True, lookup=True),
         field_codes=(*ENTRY_FIELD_CODES, *LIST_FIELD_CODES[:2], *DAYS_CODES, "UNKNOWN_FIELD"),
     )
     def post(self, request: Request, key_id: str) -> Response:

@@ -109,6 +109,7 @@ def error_codes(
     *,
     scoped: bool = True,
     unsafe: bool = False,
+    dry_run: bool = False,
     body: bool = False,
     query: bool = False,
     lookup: bool = False,
@@ -118,7 +119,8 @@ def error_codes(
 ) -> dict[int, tuple[str, ...]]:
     """The error codes an operation can answer, by status.
 
-    ``unsafe``: a write, which a session must send with its CSRF token. ``body`` and ``query``: input
+    ``unsafe``: a write, which a session must send with its CSRF token. ``dry_run``: an unsafe
+    method that changes nothing, so every role may call it. ``body`` and ``query``: input
     that may be invalid. ``lookup``: an id in the path. ``cursor``: cursor pagination, whose bad
     cursor is ``NOT_FOUND``. ``change``: a write that must reach the shared cache. ``json``: the
     answer is JSON, so an Accept header that excludes it is refused.
@@ -128,7 +130,8 @@ def error_codes(
     codes[403] = (
         ("IP_NOT_ALLOWED",)
         + (("INSUFFICIENT_SCOPE",) if scoped else ())
-        + (("INSUFFICIENT_ROLE", "PERMISSION_DENIED") if unsafe else ())
+        + (("INSUFFICIENT_ROLE",) if unsafe and not dry_run else ())
+        + (("PERMISSION_DENIED",) if unsafe else ())
     )
     if body or query:
         codes[400] = ("VALIDATION_ERROR",) + (("MALFORMED_REQUEST",) if body else ())

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from apikeys.models import AllowlistEntry, AuditEvent
 from tests.browser.helpers import seed_log
+from workspaces.models import Membership, Workspace
 
 pytestmark = pytest.mark.django_db
 
@@ -160,3 +161,16 @@ def test_a_read_only_key_may_run_both(api: Any, user: Any, make_key: Any) -> Non
     _, logs_only = make_key(user, name="Logs", scopes=["logs:read"])
     refused = api(logs_only).post(f"/api/v1/keys/{key.pk}/allowlist/simulate", {}, format="json")
     assert refused.json()["error"]["code"] == "INSUFFICIENT_SCOPE"
+
+
+def test_a_viewer_may_simulate_another_members_key(api: Any, user: Any, other_user: Any, make_key: Any) -> None:
+    team = Workspace.objects.create(name="Payments team", slug="payments")
+    Membership.objects.create(workspace=team, user=other_user, role="owner")
+    Membership.objects.create(workspace=team, user=user, role="viewer")
+    key, _ = make_key(other_user, name="payroll sync", workspace_id=team.pk)
+    client = session(user)
+    assert client.post("/settings/workspace/", {"workspace": "payments"}).status_code == 302
+    events = AuditEvent.objects.count()
+    response = client.post(f"/api/v1/keys/{key.pk}/allowlist/simulate", {"entries": []}, format="json")
+    assert response.status_code == 200, response.json()
+    assert AuditEvent.objects.count() == events

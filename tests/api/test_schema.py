@@ -140,6 +140,9 @@ CHANGES = {
     "allowlist_entry_remove",
 }
 
+# POSTs that change nothing: any role may send them, so no INSUFFICIENT_ROLE (SPEC §15).
+DRY_RUNS = {"allowlist_simulate"}
+
 
 # Operations that no Keyfence key calls: GitHub signs its secret-scanning reports (SPEC §17).
 SIGNED_BY_OTHERS = {"secret_scanning_github"}
@@ -172,6 +175,8 @@ def test_each_operation_declares_its_own_errors_and_codes(schema, operation_id):
     assert ("CACHE_UNAVAILABLE" in described[503]) == (operation_id in CHANGES)
     assert "IP_NOT_ALLOWED" in described[403]
     assert ("INSUFFICIENT_SCOPE" in described[403]) == (operation_id not in SCOPELESS)
+    if operation_id in DRY_RUNS:
+        assert "INSUFFICIENT_ROLE" not in described[403] and "PERMISSION_DENIED" in described[403]
     if 404 in errors:
         assert "NOT_FOUND" in described[404]
     if 400 in errors:
