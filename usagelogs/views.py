@@ -15,8 +15,9 @@ from apikeys.request import AuthenticatedHttpRequest
 from workspaces.current import current_membership
 
 from . import chart
+from .counts import chart_counts
 from .filters import UsageLogFilter
-from .selectors import Position, chart_counts, log_page, logs_for, read_in_windows
+from .selectors import Position, log_page, logs_for, read_in_windows
 
 CURSORS = ("before", "after")
 PAGE_SIZE = 50

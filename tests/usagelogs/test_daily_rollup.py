@@ -18,11 +18,12 @@ from django.utils import timezone
 
 from tests.usagelogs.helpers import personal, session_request, written
 from usagelogs import chart, daily
+from usagelogs.counts import chart_counts, request_counts
 from usagelogs.filters import UsageLogFilter
 from usagelogs.inserts import insert_rows
 from usagelogs.models import NO_KEY, DailyRollup, SealedDay, UsageLog, UsageRollup, status_class
 from usagelogs.rollup import day_of
-from usagelogs.selectors import chart_counts, logs_for, request_counts
+from usagelogs.selectors import logs_for
 
 NOW = datetime(2026, 5, 20, 9, 30, tzinfo=UTC)
 

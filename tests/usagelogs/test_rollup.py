@@ -20,10 +20,11 @@ from tests.servers import call, free_port, wait_until_up
 from tests.usagelogs.helpers import personal, session_request, written
 from tests.usagelogs.test_recorder import start_gunicorn
 from usagelogs import chart, rollup
+from usagelogs.counts import chart_counts, request_counts, usage_counts
 from usagelogs.filters import UsageLogFilter
 from usagelogs.models import NO_KEY, UsageLog, UsageRollup, status_class
 from usagelogs.recorder import recorder
-from usagelogs.selectors import chart_counts, logs_for, request_counts, usage_counts
+from usagelogs.selectors import logs_for
 
 
 def grouped_rows() -> dict[tuple[Any, ...], tuple[int, float]]:
