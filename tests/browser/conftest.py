@@ -12,10 +12,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
-from .helpers import DESKTOP, foreign_requests
+from .helpers import DESKTOP, foreign_requests, session_cookies
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -84,14 +82,16 @@ def sign_in(browser_page: Any, live_server: Any) -> Callable[[Any], Any]:
     """Give the browser a signed-in session for ``user`` (the sign-in form has its own test)."""
 
     def sign_in_as(user: Any) -> Any:
-        client = Client()
-        client.force_login(user)
-        cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-        browser_page.context.add_cookies(
-            [
-                {"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url},
-            ]
-        )
+        browser_page.context.add_cookies(session_cookies(user, live_server.url))
         return browser_page
 
     return sign_in_as
+
+
+@pytest.fixture
+def axe_context(pw_chromium: Any, live_server: Any) -> Iterator[Any]:
+    """A context that ignores the CSP, so that axe-core can be injected from its local file."""
+    context = pw_chromium.new_context(viewport=DESKTOP, base_url=live_server.url, bypass_csp=True)
+    context.set_default_timeout(10_000)
+    yield context
+    context.close()

@@ -22,6 +22,22 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 DESKTOP = {"width": 1280, "height": 900}
 
 
+def session_cookies(user: Any, url: str, *, workspace: Any = None) -> list[dict[str, str]]:
+    """The cookie of a signed-in session for ``user`` at ``url``, acting in ``workspace`` if given."""
+    from django.conf import settings
+    from django.test import Client
+
+    from workspaces.current import SESSION_KEY
+
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    if workspace is not None:
+        session[SESSION_KEY] = workspace.slug
+        session.save()
+    return [{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": url}]
+
+
 def foreign_requests(urls: list[str]) -> list[str]:
     """The URLs that would leave this machine."""
     return [

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from apikeys.models import ApiKey, AuditEvent
 
 from .axe import assert_accessible
-from .helpers import DESKTOP, scroll_width
+from .helpers import scroll_width, session_cookies
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -82,30 +82,13 @@ def test_a_key_with_a_limit_shows_its_usage_and_answers_429_when_exceeded(
         assert scroll_width(page) <= PHONE["width"], path
 
 
-def test_the_limits_page_passes_axe(pw_chromium: Any, live_server: Any, user: Any, make_key: Any) -> None:
-    from django.conf import settings
-    from django.test import Client
-
+def test_the_limits_page_passes_axe(axe_context: Any, live_server: Any, user: Any, make_key: Any) -> None:
     key, _ = make_key(user, name="Metered", rate_limit={"requests": 5, "per": "second"}, monthly_quota=10)
-    client = Client()
-    client.force_login(user)
-    context = pw_chromium.new_context(viewport=DESKTOP, base_url=live_server.url, bypass_csp=True)
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    page = context.new_page()
-    try:
-        page.goto(f"/settings/developer/keys/{key.pk}/limits/")
-        assert_accessible(page, "the Limits page")
-        page.goto("/settings/developer/")
-        assert_accessible(page, "the keys table with a limited key")
-        page.goto("/settings/developer/keys/new/")
-        assert_accessible(page, "the create form with its Limits section")
-    finally:
-        context.close()
+    axe_context.add_cookies(session_cookies(user, live_server.url))
+    page = axe_context.new_page()
+    page.goto(f"/settings/developer/keys/{key.pk}/limits/")
+    assert_accessible(page, "the Limits page")
+    page.goto("/settings/developer/")
+    assert_accessible(page, "the keys table with a limited key")
+    page.goto("/settings/developer/keys/new/")
+    assert_accessible(page, "the create form with its Limits section")

@@ -4,23 +4,19 @@ remove them; the pages fit 375 px, pass axe and run under the CSP."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.test import Client
 from playwright.sync_api import expect
 from rest_framework.test import APIClient
 
 from apikeys.models import ApiKey, AuditEvent
-from workspaces.current import SESSION_KEY
 from workspaces.models import Membership, Role, Workspace
 from workspaces.services import workspace_create
 
 from .axe import assert_accessible
-from .helpers import DESKTOP, screenshot, scroll_width
+from .helpers import screenshot, scroll_width, session_cookies
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -166,26 +162,10 @@ def test_the_members_pages_fit_375px(browser_page: Any, sign_in: Any, user: Any,
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
 
 
-@pytest.fixture
-def axe_context(pw_chromium: Any, live_server: Any) -> Iterator[Any]:
-    """A context that ignores the CSP, so that axe-core can be injected from its local file."""
-    context = pw_chromium.new_context(viewport=DESKTOP, base_url=live_server.url, bypass_csp=True)
-    context.set_default_timeout(10_000)
-    yield context
-    context.close()
-
-
 def test_the_members_pages_pass_axe(
     axe_context: Any, live_server: Any, user: Any, team: Workspace, seeded: Any
 ) -> None:
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session[SESSION_KEY] = team.slug
-    session.save()
-    axe_context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": live_server.url}]
-    )
+    axe_context.add_cookies(session_cookies(user, live_server.url, workspace=team))
     page = axe_context.new_page()
     page.goto("/settings/members/")
     assert_accessible(page, "the members page")

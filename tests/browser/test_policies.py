@@ -5,7 +5,6 @@ keyboard, fits 375 px, passes axe and runs under the CSP."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from tests.policy_helpers import make_team, set_policy
 from workspaces.current import SESSION_KEY
 
 from .axe import assert_accessible
-from .helpers import DESKTOP, screenshot, scroll_width
+from .helpers import screenshot, scroll_width, session_cookies
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -142,27 +141,8 @@ def test_the_policies_page_fits_375px_for_admins_and_viewers(browser_page: Any, 
     assert scroll_width(page) <= PHONE["width"]
 
 
-@pytest.fixture
-def axe_context(pw_chromium: Any, live_server: Any) -> Iterator[Any]:
-    """A context that ignores the CSP, so that axe-core can be injected from its local file."""
-    context = pw_chromium.new_context(viewport=DESKTOP, base_url=live_server.url, bypass_csp=True)
-    context.set_default_timeout(10_000)
-    yield context
-    context.close()
-
-
 def test_the_policies_page_passes_axe(axe_context: Any, live_server: Any, user: Any) -> None:
-    client = Client()
-    client.force_login(user)
-    axe_context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
+    axe_context.add_cookies(session_cookies(user, live_server.url))
     page = axe_context.new_page()
     page.goto("/settings/developer/policies/")
     assert_accessible(page, "the policies page")

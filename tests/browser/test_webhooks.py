@@ -6,12 +6,9 @@ under the CSP."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
-from django.test import Client
 from playwright.sync_api import expect
 
 from apikeys import services
@@ -19,7 +16,7 @@ from notifications.models import NotificationOptOut, WebhookEndpoint
 from tests.notifications.receivers import receiver
 
 from .axe import assert_accessible
-from .helpers import DESKTOP, screenshot, scroll_width
+from .helpers import screenshot, scroll_width, session_cookies
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -97,15 +94,6 @@ def test_a_member_turns_an_event_type_off(browser_page: Any, sign_in: Any, user:
     assert scroll_width(page) <= PHONE["width"]
 
 
-@pytest.fixture
-def axe_context(pw_chromium: Any, live_server: Any) -> Iterator[Any]:
-    """A context that ignores the CSP, so that axe-core can be injected from its local file."""
-    context = pw_chromium.new_context(viewport=DESKTOP, base_url=live_server.url, bypass_csp=True)
-    context.set_default_timeout(10_000)
-    yield context
-    context.close()
-
-
 def test_the_webhook_and_notification_pages_pass_axe(axe_context: Any, live_server: Any, user: Any) -> None:
     from notifications.models import Event, WebhookDelivery
     from workspaces.services import personal_workspace_for
@@ -118,17 +106,7 @@ def test_the_webhook_and_notification_pages_pass_axe(axe_context: Any, live_serv
     delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, status="failed", failures=7)
     delivery.attempts.create(status_code=500, duration_ms=12.5)
     delivery.attempts.create(error="No answer within 10 s.", duration_ms=10000)
-    client = Client()
-    client.force_login(user)
-    axe_context.add_cookies(
-        [
-            {
-                "name": django_settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
+    axe_context.add_cookies(session_cookies(user, live_server.url))
     page = axe_context.new_page()
     for path, what in (
         ("/settings/developer/webhooks/", "the Webhooks page"),
