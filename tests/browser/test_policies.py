@@ -8,15 +8,12 @@ import re
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import expect
 
 from apikeys.models import ApiKey, AuditEvent
 from apikeys.policy_rules import MESSAGES
 from apikeys.services import policy_for
 from tests.policy_helpers import make_team, set_policy
-from workspaces.current import SESSION_KEY
 
 from .axe import assert_accessible
 from .helpers import screenshot, scroll_width, session_cookies
@@ -104,12 +101,7 @@ def test_an_unrestricted_key_is_marked_in_the_table(browser_page: Any, sign_in: 
 
 def session_in(context: Any, live_server: Any, user: Any, workspace: Any) -> None:
     """Sign ``context`` in as ``user``, with ``workspace`` as the current workspace."""
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session[SESSION_KEY] = workspace.slug
-    session.save()
-    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": live_server.url}])
+    context.add_cookies(session_cookies(user, live_server.url, workspace=workspace))
 
 
 def test_the_policies_page_fits_375px_for_admins_and_viewers(browser_page: Any, live_server: Any) -> None:

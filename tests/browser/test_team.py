@@ -12,14 +12,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import expect
 
 from apikeys.models import ApiKey
 from workspaces.models import Membership
 
-from .helpers import DESKTOP, seed_log
+from .helpers import DESKTOP, seed_log, session_cookies
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,10 +32,7 @@ def second_window(pw_chromium: Any, live_server: Any) -> Iterator[Any]:
 
 
 def signed_in(context: Any, live_server: Any, user: Any) -> Any:
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}])
+    context.add_cookies(session_cookies(user, live_server.url))
     return context.new_page()
 
 
