@@ -44,7 +44,7 @@ def unsealed_days(now: datetime | None = None) -> list[datetime]:
     if first is None:
         return []
     low, high = day_of(first), day_of((now or timezone.now()) - SETTLE)
-    clean = set(SealedDay.objects.filter(dirty=False, day__gte=low, day__lt=high).values_list("day", flat=True))
+    clean = clean_days(low, high)
     return [day for day in days_between(low, high) if day not in clean]
 
 

@@ -91,15 +91,14 @@ class Upsert:
         self.late_tail = f" ON CONFLICT ({day}) DO UPDATE SET {dirty} = excluded.{dirty}"
 
     def execute(self, cursor: Any, rows: Iterable[dict[str, Any]], *, before: tuple[str, list[Any]] = ("", [])) -> None:
-        """Add ``rows`` to the rollup. ``before``, on PostgreSQL: a statement (the batch's log insert)
-        and its parameters, sent in the same round trip as the upsert, as its ``WITH`` clause."""
-        sql, params = before
-        if sql:
-            sql = f"WITH logged AS ({sql}) "
+        """Add ``rows`` to the rollup. ``before``: a statement and its parameters (the batch's log
+        insert) to run first; on PostgreSQL it goes in the same round trip, as the upsert's ``WITH``."""
         groups = groups_of(rows)
+        head, head_params = before
+        if head and not (groups and self.as_json):
+            cursor.execute(head, head_params)
+            head, head_params = "", []
         if not groups:
-            if sql:
-                cursor.execute(before[0], params)
             return
         connection = cursor.db
         # Sorted, so that two writers updating the same groups lock them in the same order.
@@ -108,11 +107,10 @@ class Upsert:
             batch = [
                 dict(zip(self.columns, (*key, int(groups[key][0]), groups[key][1]), strict=True)) for key in ordered
             ]
-            cursor.execute(sql + self.from_json + self.tail, [*params, json.dumps(batch, default=str)])
+            with_head = f"WITH logged AS ({head}) " if head else ""
+            cursor.execute(with_head + self.from_json + self.tail, [*head_params, json.dumps(batch, default=str)])
         else:
-            if sql:
-                cursor.execute(*before)
-            params = []
+            params: list[Any] = []
             for key in ordered:
                 requests, total = groups[key]
                 values = (*key, int(requests), total)
